@@ -1,0 +1,37 @@
+# `make dev` runs the local mode; `make test` runs every check. Both install what they need first.
+BIN := .venv/bin
+TYPECHECK_ROOT := .cache/typecheck
+
+.PHONY: dev test setup lint typecheck layers pytest clean
+
+.venv/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+setup: .venv/.installed
+
+dev: setup
+	$(BIN)/python -m connect_worker testbed
+
+test: setup lint typecheck layers pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy cannot follow the editable install's name mapping, so it reads the folders through links
+# named like the import packages.
+typecheck:
+	@mkdir -p $(TYPECHECK_ROOT)
+	@ln -sfn ../../operator $(TYPECHECK_ROOT)/connect_operator
+	@ln -sfn ../../worker $(TYPECHECK_ROOT)/connect_worker
+	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy -p connect_operator -p connect_worker
+	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy tests
+
+layers:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest
+
+clean:
+	rm -rf .venv .cache .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Shared fixtures: one real broker and a 2-worker Connect cluster for the whole session."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from connect_worker import settings
+from connect_worker.testbed import Testbed
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Testbed]:
+    bed = Testbed(
+        tmp_path_factory.mktemp("testbed"),
+        settings.cache_dir(),
+        kafka_home=settings.kafka_home(),
+        workers=2,
+        group_id="kco-test",
+    )
+    bed.start()
+    try:
+        yield bed
+    finally:
+        bed.stop()
+
+
+@pytest.fixture(scope="session")
+def connect_url(testbed: Testbed) -> str:
+    assert testbed.cluster is not None
+    return testbed.cluster.rest_urls[0]
+
+
+@pytest.fixture
+def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Names no other test uses: connectors and topics of one test never meet another's."""
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{stem}-{next(_counter)}"
+
+    return make
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        for name in ("testbed", "own_cluster"):
+            holder = getattr(item, "funcargs", {}).get(name)
+            if holder is not None and hasattr(holder, "logs"):
+                report.sections.append((f"{name} logs", holder.logs()))
+    return report
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A directory the Connect workers (same machine) can read and write FileStream files in."""
+    return tmp_path

@@ -1,0 +1,95 @@
+"""`python -m connect_worker`: provision the runtime, or run a local broker and Connect cluster."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from connect_worker import broker, runtime, settings
+from connect_worker.errors import WorkerError
+from connect_worker.testbed import Testbed
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir()
+    started = time.monotonic()
+    connect = runtime.fetch(cache)
+    print(f"Connect runtime: {connect.describe()}")
+    if not args.no_broker:
+        print(f"Local broker:    {broker.fetch_binary(cache)}")
+    print(f"Ready in {time.monotonic() - started:.1f} s (cache {cache})")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir()
+    print(runtime.locate(cache, settings.kafka_home()).describe())
+    return 0
+
+
+def _testbed(args: argparse.Namespace) -> int:
+    cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir()
+    work_dir = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="kco-testbed-"))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = time.monotonic()
+    with Testbed(
+        work_dir,
+        cache,
+        kafka_home=settings.kafka_home(),
+        bootstrap_servers=args.bootstrap_servers,
+        workers=args.workers,
+        group_id=args.group_id,
+    ) as bed:
+        assert bed.cluster is not None
+        print(f"Broker:  {bed.bootstrap_servers}")
+        for url in bed.cluster.rest_urls:
+            print(f"Connect: {url}")
+        print(f"Ready in {time.monotonic() - started:.1f} s; logs in {work_dir}. Ctrl-C stops everything.", flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        print("Stopping...", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m connect_worker", description=__doc__)
+    parser.add_argument(
+        "--cache-dir", help=f"where runtimes are kept (default ${settings.CACHE_DIR_ENV} or ~/.cache/kco)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    runtime_parser = commands.add_parser("runtime", help="the Kafka Connect runtime")
+    runtime_commands = runtime_parser.add_subparsers(dest="runtime_command", required=True)
+    fetch = runtime_commands.add_parser("fetch", help="download and verify Connect 3.9.0 and the local broker")
+    fetch.add_argument("--no-broker", action="store_true", help="skip the local broker binary")
+    fetch.set_defaults(handler=_fetch)
+    runtime_commands.add_parser("show", help="print the runtime that would be used").set_defaults(handler=_show)
+    bed = commands.add_parser("testbed", help="run a local broker and a Connect cluster until Ctrl-C")
+    bed.add_argument("--workers", type=int, default=2)
+    bed.add_argument("--group-id", default="kco-dev")
+    bed.add_argument("--bootstrap-servers", help="use this broker instead of starting a local one")
+    bed.add_argument("--work-dir", help="where properties and logs go (default: a new temporary directory)")
+    bed.set_defaults(handler=_testbed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except WorkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
