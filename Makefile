@@ -1,5 +1,7 @@
 # `make dev` runs the local mode; `make test` runs every check. Both install what they need first.
 BIN := .venv/bin
+# The folder operator/ would shadow the standard library's `operator` for `python -m` run here.
+export PYTHONSAFEPATH := 1
 TYPECHECK_ROOT := .cache/typecheck
 
 .PHONY: dev test setup lint typecheck layers pytest clean

@@ -1,0 +1,109 @@
+"""Typed results of Kafka Connect's REST API (3.6 to 4.x). Unknown fields are kept, never fatal."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ConnectorStateName = Literal["RUNNING", "PAUSED", "STOPPED", "FAILED", "UNASSIGNED", "RESTARTING", "DESTROYED"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+class ServerInfo(_Model):
+    version: str
+    commit: str = ""
+    kafka_cluster_id: str = ""
+
+    def version_tuple(self) -> tuple[int, ...]:
+        parts = []
+        for piece in self.version.split("-")[0].split("."):
+            if not piece.isdigit():
+                break
+            parts.append(int(piece))
+        return tuple(parts)
+
+
+class PluginInfo(_Model):
+    class_name: str = Field(alias="class")
+    type: str = ""
+    version: str = ""
+
+
+class WorkerState(_Model):
+    state: str
+    worker_id: str = ""
+    trace: str | None = None
+
+
+class TaskState(WorkerState):
+    id: int
+
+
+class ConnectorStatus(_Model):
+    name: str
+    connector: WorkerState
+    tasks: list[TaskState] = Field(default_factory=list)
+    type: str = ""
+
+
+class TaskId(_Model):
+    connector: str
+    task: int
+
+
+class ConnectorInfo(_Model):
+    name: str
+    config: dict[str, str]
+    tasks: list[TaskId] = Field(default_factory=list)
+    type: str = ""
+
+
+class ExpandedConnector(_Model):
+    """One entry of GET /connectors?expand=status&expand=info. Either part may be missing mid-change."""
+
+    status: ConnectorStatus | None = None
+    info: ConnectorInfo | None = None
+
+
+class ConfigValueReport(_Model):
+    name: str
+    value: str | None = None
+    errors: list[str] = Field(default_factory=list)
+    visible: bool = True
+
+
+class ConfigReport(_Model):
+    value: ConfigValueReport
+
+
+class ValidationResult(_Model):
+    name: str = ""
+    error_count: int
+    groups: list[str] = Field(default_factory=list)
+    configs: list[ConfigReport] = Field(default_factory=list)
+
+    def field_errors(self) -> dict[str, list[str]]:
+        """Config key → Connect's messages, for the keys that have any."""
+        return {c.value.name: list(c.value.errors) for c in self.configs if c.value.errors}
+
+
+class ConnectorOffset(_Model):
+    partition: dict[str, Any]
+    offset: dict[str, Any] | None
+
+
+class ConnectorOffsets(_Model):
+    offsets: list[ConnectorOffset] = Field(default_factory=list)
+
+
+class TopicsInfo(_Model):
+    topics: list[str] = Field(default_factory=list)
+
+
+class LoggerLevel(_Model):
+    level: str
+    last_modified: int | None = None
