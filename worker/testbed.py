@@ -16,14 +16,14 @@ from connect_worker.runtime import DEFAULT_JVM_OPTIONS, ConnectRuntime
 # Quicker than Connect's production defaults, so that local work moves in seconds. A group
 # coordinator may hold a join for up to half the session timeout (the local broker does), so short
 # session timeouts for the worker group and for sink tasks' consumer groups cut each rebalance from
-# ~5 s to ~2 s and a sink's first assignment from ~23 s to ~3 s. Tasks of a departed worker are
+# ~5 s to ~1.5 s and a sink's first assignment from ~23 s to ~2 s. Tasks of a departed worker are
 # reassigned after 10 s instead of 5 min, and offsets are flushed every second.
 DEV_WORKER_PROPERTIES: Mapping[str, str] = {
-    "session.timeout.ms": "3000",
-    "heartbeat.interval.ms": "500",
+    "session.timeout.ms": "2000",
+    "heartbeat.interval.ms": "300",
     "rebalance.timeout.ms": "20000",
-    "consumer.session.timeout.ms": "3000",
-    "consumer.heartbeat.interval.ms": "500",
+    "consumer.session.timeout.ms": "2000",
+    "consumer.heartbeat.interval.ms": "300",
     "scheduled.rebalance.max.delay.ms": "10000",
     "offset.flush.interval.ms": "1000",
     "task.shutdown.graceful.timeout.ms": "3000",

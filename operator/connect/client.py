@@ -296,7 +296,8 @@ class ConnectClient:
                 timeout=timeout,
                 auth=self._auth,
                 ssl=self._ssl,
-                headers={"Accept": "application/json"},
+                # Connect answers 415 to a PUT without a JSON content type, even an empty one.
+                headers={"Accept": "application/json", "Content-Type": "application/json"},
             ) as response:
                 raw = await response.read()
                 body: Any = None
@@ -311,7 +312,9 @@ class ConnectClient:
                     raise errors.for_status(method, path, response.status, str(message), code)
                 return body
         except aiohttp.ClientConnectorError as exc:
-            raise errors.ConnectUnavailable(method, path, f"cannot connect to {self.base_url}: {exc}", sent=False) from exc
+            raise errors.ConnectUnavailable(
+                method, path, f"cannot connect to {self.base_url}: {exc}", sent=False
+            ) from exc
         except TimeoutError as exc:
             raise errors.ConnectUnavailable(method, path, "timed out", sent=True) from exc
         except aiohttp.ClientError as exc:

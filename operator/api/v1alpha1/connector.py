@@ -1,0 +1,116 @@
+"""The Connector resource: one connector in a Connect cluster, its desired state and one-shot requests."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from connect_operator.api.v1alpha1 import API_VERSION
+
+# Keys that come from dedicated spec fields; in `config` they would be ambiguous.
+RESERVED_CONFIG_KEYS = frozenset({"name", "connector.class", "tasks.max"})
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class SecretKeyRef(_Spec):
+    name: str = Field(description="Name of a Secret the Connect cluster exposes to connectors.")
+    key: str = Field(description="Key within the Secret.")
+
+
+class ValueFrom(_Spec):
+    secret_key_ref: SecretKeyRef = Field(alias="secretKeyRef", description="A key of a Secret.")
+
+
+class ConfigValueFrom(_Spec):
+    value_from: ValueFrom = Field(alias="valueFrom", description="Where the value comes from.")
+
+
+ConfigValue = str | int | float | bool | list[str | int | float | bool] | ConfigValueFrom
+
+
+class RestartRequest(_Spec):
+    id: str = Field(min_length=1, description="Change the id to ask for another restart; each id is honoured once.")
+    include_tasks: bool = Field(default=False, alias="includeTasks", description="Restart the tasks too.")
+    only_failed: bool = Field(default=False, alias="onlyFailed", description="Restart only FAILED instances.")
+
+
+class TaskRestartRequest(_Spec):
+    id: str = Field(min_length=1, description="Each id is honoured once.")
+    task: int = Field(ge=0, description="The task number.")
+
+
+class OffsetsRequest(_Spec):
+    id: str = Field(min_length=1, description="Each id is honoured once.")
+    action: Literal["list", "alter", "reset"] = Field(
+        description="list: copy offsets into status; alter and reset need state: stopped."
+    )
+    offsets: list[dict[str, Any]] = Field(
+        default_factory=list, description="For alter: entries of {partition, offset} as Connect's offsets API takes."
+    )
+
+
+class AutoRestartPolicy(_Spec):
+    enabled: bool = Field(default=True, description="Restart a FAILED connector or FAILED tasks automatically.")
+    max_restarts: int | None = Field(
+        default=10, ge=0, alias="maxRestarts", description="Give up after this many; null: never give up."
+    )
+    backoff_seconds: float = Field(default=30, gt=0, alias="backoffSeconds", description="Delay before the first.")
+    max_backoff_seconds: float = Field(
+        default=1800, gt=0, alias="maxBackoffSeconds", description="The delay doubles up to this cap."
+    )
+    reset_after_seconds: float = Field(
+        default=600, gt=0, alias="resetAfterSeconds", description="Healthy this long, the count starts again."
+    )
+
+
+class ConnectorSpec(_Spec):
+    cluster: str = Field(default="", description="The KafkaConnect (same namespace) this connector runs in.")
+    class_name: str = Field(alias="class", min_length=1, description="The connector class.")
+    tasks_max: int = Field(default=1, ge=1, alias="tasksMax", description="The most tasks the connector may run.")
+    config: dict[str, ConfigValue] = Field(default_factory=dict, description="Connector configuration.")
+    state: Literal["running", "paused", "stopped"] = Field(default="running", description="Desired state.")
+    restart: RestartRequest | None = Field(default=None, description="A one-shot restart, honoured once per id.")
+    task_restarts: list[TaskRestartRequest] = Field(
+        default_factory=list, alias="taskRestarts", description="One-shot task restarts, honoured once per id."
+    )
+    offsets: OffsetsRequest | None = Field(default=None, description="A one-shot offsets operation, once per id.")
+    auto_restart: AutoRestartPolicy | None = Field(
+        default=None, alias="autoRestart", description="Overrides the cluster's auto-restart defaults."
+    )
+
+    @field_validator("config")
+    @classmethod
+    def _no_reserved_keys(cls, config: dict[str, ConfigValue]) -> dict[str, ConfigValue]:
+        clashes = sorted(RESERVED_CONFIG_KEYS.intersection(config))
+        if clashes:
+            raise ValueError(
+                f"config may not set {', '.join(clashes)}: use metadata.name, spec.class and spec.tasksMax"
+            )
+        return config
+
+
+class ObjectMeta(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = Field(min_length=1, max_length=253)
+    namespace: str | None = None
+    generation: int | None = None
+
+
+class Connector(BaseModel):
+    """A Connector manifest as `kubectl apply` and `kco apply` read it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    api_version: str = Field(alias="apiVersion")
+    kind: Literal["Connector"]
+    metadata: ObjectMeta
+    spec: ConnectorSpec
+
+    @model_validator(mode="after")
+    def _known_api_version(self) -> Connector:
+        if self.api_version != API_VERSION:
+            raise ValueError(f"apiVersion must be {API_VERSION}, not {self.api_version}")
+        return self

@@ -1,0 +1,98 @@
+"""Connector specs → the normalised desired state the planner compares with what Connect reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from connect_operator.api.v1alpha1.connector import (
+    AutoRestartPolicy,
+    ConfigValue,
+    ConfigValueFrom,
+    Connector,
+    OffsetsRequest,
+    RestartRequest,
+    SecretKeyRef,
+    TaskRestartRequest,
+)
+
+TargetState = Literal["RUNNING", "PAUSED", "STOPPED"]
+SecretPlaceholder = Callable[[SecretKeyRef], str]
+
+
+def directory_placeholder(mount_root: str, provider: str = "dir") -> SecretPlaceholder:
+    """Secrets mounted as files under `mount_root/<secret>/<key>`, read by Kafka's DirectoryConfigProvider."""
+    root = mount_root.rstrip("/")
+    return lambda ref: f"${{{provider}:{root}/{ref.name}:{ref.key}}}"
+
+
+@dataclass(frozen=True)
+class DesiredConnector:
+    name: str
+    class_name: str
+    tasks_max: int
+    config: Mapping[str, str]
+    state: TargetState = "RUNNING"
+    restart: RestartRequest | None = None
+    task_restarts: tuple[TaskRestartRequest, ...] = ()
+    offsets: OffsetsRequest | None = None
+    auto_restart: AutoRestartPolicy = field(default_factory=AutoRestartPolicy)
+    secret_refs: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def full_config(self) -> dict[str, str]:
+        """The config exactly as Connect stores and returns it."""
+        return {**self.config, "connector.class": self.class_name, "tasks.max": str(self.tasks_max), "name": self.name}
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.full_config)
+
+
+def config_hash(config: Mapping[str, str]) -> str:
+    canonical = json.dumps(dict(sorted(config.items())), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def normalise_value(value: ConfigValue, placeholder: SecretPlaceholder) -> str:
+    """Connect keeps every value as a string; render ours the way a user would have typed them."""
+    if isinstance(value, ConfigValueFrom):
+        return placeholder(value.value_from.secret_key_ref)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(normalise_value(item, placeholder) for item in value)
+    return str(value)
+
+
+# Where worker pods mount the Secrets a cluster exposes (one directory per Secret, a file per key).
+DEFAULT_SECRETS_ROOT = "/mnt/kco/secrets"
+DEFAULT_PLACEHOLDER = directory_placeholder(DEFAULT_SECRETS_ROOT)
+
+
+def from_connector(
+    connector: Connector,
+    placeholder: SecretPlaceholder = DEFAULT_PLACEHOLDER,
+    default_auto_restart: AutoRestartPolicy | None = None,
+) -> DesiredConnector:
+    spec = connector.spec
+    refs = frozenset(
+        (v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key)
+        for v in spec.config.values()
+        if isinstance(v, ConfigValueFrom)
+    )
+    return DesiredConnector(
+        name=connector.metadata.name,
+        class_name=spec.class_name,
+        tasks_max=spec.tasks_max,
+        config={key: normalise_value(value, placeholder) for key, value in spec.config.items()},
+        state=spec.state.upper(),  # type: ignore[arg-type]  # the Literal values map one to one
+        restart=spec.restart,
+        task_restarts=tuple(spec.task_restarts),
+        offsets=spec.offsets,
+        auto_restart=spec.auto_restart or default_auto_restart or AutoRestartPolicy(),
+        secret_refs=refs,
+    )

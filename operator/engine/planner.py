@@ -1,0 +1,238 @@
+"""The pure planner: desired connectors + one observed snapshot + memory → ordered actions per connector.
+
+Level-based: every call recomputes from the whole state, so running it again after a crash, a
+missed event or a partial execution converges on the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
+from connect_operator.engine import actions as act
+from connect_operator.engine.desired import DesiredConnector, TargetState
+from connect_operator.engine.memory import ConnectorMemory, EngineMemory
+from connect_operator.engine.observed import ObservedConnector
+
+UnmanagedPolicy = Literal["ignore", "report", "delete"]
+_SETTLED_STATES = {"RUNNING", "PAUSED", "STOPPED"}
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    unmanaged: UnmanagedPolicy = "ignore"
+    # A write shows in GET /connectors only after the workers have read the config topic:
+    # within this window an unchanged snapshot means "not seen yet", not "lost".
+    settle_seconds: float = 20.0
+    # A config Connect rejected is validated again after this long (a plugin may have been added).
+    revalidate_seconds: float = 300.0
+    # None: never read topics; else refresh each connector's topics this often, one connector a sync.
+    topics_refresh_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorPlan:
+    name: str
+    actions: tuple[act.Action, ...] = ()
+    drift: tuple[str, ...] = ()
+    waiting: str = ""
+    blocked: tuple[str, ...] = ()
+    unmanaged: bool = False
+    in_sync_hash: str | None = None
+    cached_invalid: Mapping[str, tuple[str, ...]] | None = None
+    auto_restart_exhausted: bool = False
+    healthy: bool = False
+    reset_after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    connectors: Mapping[str, ConnectorPlan] = field(default_factory=dict)
+
+    @property
+    def action_count(self) -> int:
+        return sum(len(p.actions) for p in self.connectors.values())
+
+
+def plan(
+    desired: Mapping[str, DesiredConnector],
+    observed: Mapping[str, ObservedConnector],
+    memory: EngineMemory,
+    settings: PlannerSettings,
+    now: float,
+    removed: frozenset[str] = frozenset(),
+) -> Plan:
+    plans: dict[str, ConnectorPlan] = {}
+    for name, want in desired.items():
+        plans[name] = _plan_connector(want, observed.get(name), memory.get(name, ConnectorMemory()), settings, now)
+    for name in sorted(removed - desired.keys()):
+        if name in observed:
+            plans[name] = ConnectorPlan(name, actions=(act.Delete("removed"),))
+    for name in sorted(observed.keys() - desired.keys() - removed):
+        if settings.unmanaged == "delete":
+            plans[name] = ConnectorPlan(name, actions=(act.Delete("unmanaged"),), unmanaged=True)
+        elif settings.unmanaged == "report":
+            plans[name] = ConnectorPlan(name, unmanaged=True)
+    if settings.topics_refresh_seconds is not None:
+        plans = _add_one_topics_refresh(plans, observed, memory, settings.topics_refresh_seconds, now)
+    return Plan(plans)
+
+
+def _plan_connector(
+    want: DesiredConnector, seen: ObservedConnector | None, mem: ConnectorMemory, settings: PlannerSettings, now: float
+) -> ConnectorPlan:
+    target = want.full_config
+    digest = want.config_hash
+    recently_written = mem.applied_hash == digest and _within(mem.applied_at, settings.settle_seconds, now)
+    known_invalid = (
+        mem.invalid_hash == digest
+        and mem.validated_at is not None
+        and now - mem.validated_at < settings.revalidate_seconds
+    )
+
+    if seen is None or seen.config is None:
+        if recently_written:
+            return ConnectorPlan(want.name, waiting="the new connector is not listed by Connect yet")
+        if known_invalid:
+            return ConnectorPlan(want.name, cached_invalid=mem.invalid_errors)
+        create = act.Create(
+            target,
+            digest,
+            want.state,
+            restart_id=want.restart.id if want.restart else None,
+            task_restart_ids=tuple(r.id for r in want.task_restarts),
+        )
+        return ConnectorPlan(want.name, actions=(act.Validate(want.class_name, target, digest), create))
+
+    steps: list[act.Action] = []
+    drift: tuple[str, ...] = ()
+    in_sync: str | None = None
+    waiting = ""
+    if dict(seen.config) == target:
+        in_sync = digest
+    elif recently_written:
+        waiting = "the new config is not listed by Connect yet"
+    elif mem.applied_hash == digest:
+        # We wrote exactly this spec before and it has changed since: someone edited it through REST.
+        drift = tuple(sorted(k for k in target.keys() | seen.config.keys() if target.get(k) != seen.config.get(k)))
+        steps.append(act.Update(target, digest, drift))
+    elif known_invalid:
+        return ConnectorPlan(want.name, cached_invalid=mem.invalid_errors)
+    else:
+        steps += [act.Validate(want.class_name, target, digest), act.Update(target, digest)]
+
+    blocked: list[str] = []
+    state_step = _state_step(want.state, seen.state, mem, settings, now)
+    if state_step:
+        steps.append(state_step)
+    steps += _requested_restarts(want, seen, mem, blocked)
+    offsets_step = _offsets_step(want, seen, mem, blocked)
+    if offsets_step:
+        steps.append(offsets_step)
+    auto, exhausted = _auto_restart(want, seen, mem, now)
+    if auto and not any(isinstance(s, act.Restart) for s in steps):
+        steps.append(auto)
+    return ConnectorPlan(
+        want.name,
+        actions=tuple(steps),
+        drift=drift,
+        waiting=waiting,
+        blocked=tuple(blocked),
+        in_sync_hash=in_sync,
+        auto_restart_exhausted=exhausted,
+        healthy=seen.is_healthy_running,
+        reset_after_seconds=want.auto_restart.reset_after_seconds,
+    )
+
+
+def _state_step(
+    want: TargetState, state: str | None, mem: ConnectorMemory, settings: PlannerSettings, now: float
+) -> act.ChangeState | None:
+    if state is None or state in {want, "RESTARTING"}:
+        return None
+    if want == "RUNNING" and state not in {"PAUSED", "STOPPED"}:
+        return None  # FAILED and UNASSIGNED are for auto-restart and the group to mend, not resume
+    already_asked = mem.state_command == want
+    if already_asked and (state not in _SETTLED_STATES or _within(mem.state_command_at, settings.settle_seconds, now)):
+        # FAILED or UNASSIGNED keep showing after the target state is recorded; don't repeat it.
+        return None
+    return act.ChangeState(want)
+
+
+def _requested_restarts(
+    want: DesiredConnector, seen: ObservedConnector, mem: ConnectorMemory, blocked: list[str]
+) -> list[act.Action]:
+    steps: list[act.Action] = []
+    if want.restart and want.restart.id != mem.handled_restart_id:
+        steps.append(act.Restart(want.restart.include_tasks, want.restart.only_failed, want.restart.id))
+    task_ids = {t.id for t in seen.tasks}
+    for request in want.task_restarts:
+        if request.id in mem.handled_task_restart_ids:
+            continue
+        if request.task in task_ids:
+            steps.append(act.RestartTask(request.task, request.id))
+        else:
+            blocked.append(f"task restart {request.id}: no task {request.task} (tasks: {sorted(task_ids)})")
+    return steps
+
+
+def _offsets_step(
+    want: DesiredConnector, seen: ObservedConnector, mem: ConnectorMemory, blocked: list[str]
+) -> act.Offsets | None:
+    request = want.offsets
+    if request is None or request.id == mem.handled_offsets_id:
+        return None
+    if request.action != "list" and seen.state != "STOPPED":
+        blocked.append(f"offsets {request.action} {request.id} waits for state: stopped (now {seen.state})")
+        return None
+    return act.Offsets(request.action, request.id, tuple(request.offsets))
+
+
+def next_restart_delay(policy: AutoRestartPolicy, count: int) -> float:
+    """Seconds after restart number `count` before the next may run: 0, base, 2·base, … up to the cap."""
+    return 0.0 if count == 0 else min(policy.backoff_seconds * 2 ** (count - 1), policy.max_backoff_seconds)
+
+
+def _auto_restart(
+    want: DesiredConnector, seen: ObservedConnector, mem: ConnectorMemory, now: float
+) -> tuple[act.Restart | None, bool]:
+    policy = want.auto_restart
+    if not policy.enabled or want.state != "RUNNING" or not seen.is_failed:
+        return None, False
+    if policy.max_restarts is not None and mem.restart_count >= policy.max_restarts:
+        return None, True
+    if mem.last_restart_at is not None and now < mem.last_restart_at + next_restart_delay(policy, mem.restart_count):
+        return None, False
+    return act.Restart(include_tasks=True, only_failed=True), False
+
+
+def _add_one_topics_refresh(
+    plans: dict[str, ConnectorPlan],
+    observed: Mapping[str, ObservedConnector],
+    memory: EngineMemory,
+    refresh_seconds: float,
+    now: float,
+) -> dict[str, ConnectorPlan]:
+    due = [
+        (memory.get(name, ConnectorMemory()).topics_at or 0.0, name)
+        for name, plan_ in plans.items()
+        if name in observed
+        and not plan_.unmanaged
+        and not _deletes(plan_)
+        and now - (memory.get(name, ConnectorMemory()).topics_at or 0.0) >= refresh_seconds
+    ]
+    if not due:
+        return plans
+    _, oldest = min(due)
+    chosen = plans[oldest]
+    return {**plans, oldest: replace(chosen, actions=(*chosen.actions, act.FetchTopics()))}
+
+
+def _deletes(plan_: ConnectorPlan) -> bool:
+    return any(isinstance(a, act.Delete) for a in plan_.actions)
+
+
+def _within(at: float | None, window: float, now: float) -> bool:
+    return at is not None and now - at < window

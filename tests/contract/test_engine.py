@@ -1,0 +1,186 @@
+"""The sync engine against real Connect: create, no-op resyncs, edits, states, requests, failures, drift."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from connect_operator.api.v1alpha1.connector import AutoRestartPolicy, RestartRequest
+from connect_operator.connect.client import ConnectClient
+from connect_operator.engine import actions as act
+from connect_operator.engine.planner import PlannerSettings
+from tests.support.engine import SINK, EngineDriver, connector, in_state, running
+
+pytestmark = pytest.mark.contract
+
+
+def _puts(report_calls: dict[str, int]) -> int:
+    return sum(count for route, count in report_calls.items() if route.startswith(("PUT", "POST")))
+
+
+def _write_calls(client: ConnectClient) -> dict[str, int]:
+    return {route: s.calls for route, s in client.stats.routes.items() if not route.startswith("GET")}
+
+
+def test_create_then_resync_is_one_read_and_an_edit_is_one_put(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    a, b = unique("eng"), unique("eng")
+    topic = unique("t")
+
+    def desired(topic_of_b: str) -> dict[str, object]:
+        return {
+            a: connector(a, config={"file": str(tmp_path / "a.txt"), "topic": topic}),
+            b: connector(b, config={"file": str(tmp_path / "b.txt"), "topic": topic_of_b}),
+        }
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client)
+            first = desired(topic)
+            await engine.converge(first, running(a, b), 60, "both RUNNING")  # type: ignore[arg-type]
+            writes_before = _puts(_write_calls(client))
+            steady = await engine.sync(first)  # type: ignore[arg-type]
+            assert steady.rest_calls == 1, "steady state: one read, nothing else"
+            assert steady.plan.action_count == 0
+            assert _puts(_write_calls(client)) == writes_before
+
+            edited = desired(unique("t2"))
+            puts_before = _write_calls(client).get("PUT /connectors/{name}/config (put)", 0)
+            report = await engine.sync(edited)  # type: ignore[arg-type]
+            assert report.results[b].actions == ("Validate", "Update")
+            assert report.results[a].actions == ()
+            assert _write_calls(client)["PUT /connectors/{name}/config (put)"] == puts_before + 1
+            await engine.converge(
+                edited, lambda r: r.plan.action_count == 0 and not r.results[b].waiting, 30, "the edit listed"
+            )  # type: ignore[arg-type]
+            gone = await engine.converge(
+                {}, lambda r: not ({a, b} & r.observed.keys()), 60, "deleted", removed=frozenset({a, b})
+            )
+            assert a not in gone.observed
+
+    asyncio.run(scenario())
+
+
+def test_states_from_every_state_and_a_restart_id_honoured_once(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    name = unique("st")
+    config = {"file": str(tmp_path / "s.txt"), "topic": unique("t")}
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client)
+            created = {name: connector(name, config=config, state="stopped")}
+            first = await engine.converge(created, in_state(name, "STOPPED", 0), 60, "created STOPPED")
+            assert first.observed[name].state == "STOPPED"
+            # Every transition once: stopped→paused (no tasks: a paused connector makes none), paused→stopped,
+            # stopped→running, running→paused, paused→running, running→stopped, and back to running.
+            for state, tasks in [
+                ("paused", 0),
+                ("stopped", 0),
+                ("running", 1),
+                ("paused", 1),
+                ("running", 1),
+                ("stopped", 0),
+                ("running", 1),
+            ]:
+                want = {name: connector(name, config=config, state=state)}
+                await engine.converge(want, in_state(name, state.upper(), tasks), 60, f"{name} {state}")
+
+            restart = RestartRequest(id="r-1", includeTasks=True)
+            asked = {name: connector(name, config=config, restart=restart)}
+            first_sync = await engine.sync(asked)
+            assert first_sync.results[name].actions == ("Restart(r-1)",)
+            assert first_sync.results[name].handled_restart_id == "r-1"
+            for _ in range(3):  # the same manifest applied again and again
+                again = await engine.sync(asked)
+                assert not any(a.startswith("Restart") for a in again.results[name].actions)
+
+    asyncio.run(scenario())
+
+
+def test_failing_task_is_auto_restarted_with_growing_backoff_then_given_up(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    name = unique("fail")
+    # The sink cannot open a file in a directory that does not exist: its task fails at start.
+    config = {"file": str(tmp_path / "missing-dir" / "out.txt"), "topics": unique("t")}
+    policy = AutoRestartPolicy(backoffSeconds=1, maxBackoffSeconds=4, maxRestarts=3, resetAfterSeconds=600)
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client)
+            desired = {name: connector(name, SINK, config=config, autoRestart=policy.model_dump(by_alias=True))}
+            report = await engine.converge(
+                desired, lambda r: r.results[name].auto_restart_exhausted, 90, "auto-restart to give up"
+            )
+            result = report.results[name]
+            assert result.restart_count == 3
+            assert [t.state for t in result.tasks] == ["FAILED"]
+            assert result.tasks[0].trace and "missing-dir" in result.tasks[0].trace
+            assert not result.ready
+            restart_times = [
+                r.memory[name].last_restart_at
+                for r in engine.reports
+                if any(a == "AutoRestart" for a in r.results[name].actions)
+            ]
+            assert len(restart_times) == 3
+            gaps = [later - earlier for earlier, later in zip(restart_times, restart_times[1:], strict=False)]  # type: ignore[operator]
+            assert gaps[0] >= 1 and gaps[1] >= 2, f"backoff 1 s then 2 s, got {gaps}"
+
+    asyncio.run(scenario())
+
+
+def test_invalid_config_is_not_sent_and_drift_is_reverted_and_reported(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    bad, drifting = unique("bad"), unique("drift")
+    bad_config = {"file": str(tmp_path / "x"), "topics": "t", "transforms": "x", "transforms.x.type": "no.Such"}
+    good_config = {"file": str(tmp_path / "d.txt"), "topic": unique("t")}
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client)
+            desired = {bad: connector(bad, SINK, config=bad_config), drifting: connector(drifting, config=good_config)}
+            report = await engine.converge(desired, running(drifting), 60, "the valid one RUNNING")
+            assert report.results[bad].config_valid is False
+            assert "transforms.x.type" in report.results[bad].field_errors
+            assert bad not in await client.list_names(), "an invalid config is never sent"
+            validations = client.stats.routes["PUT /connector-plugins/{class}/config/validate"].calls
+            await engine.sync(desired)
+            assert client.stats.routes["PUT /connector-plugins/{class}/config/validate"].calls == validations
+
+            await client.put_config(drifting, {**desired[drifting].full_config, "topic": "hijacked", "extra": "1"})
+            drift_seen = await engine.converge(desired, lambda r: bool(r.results[drifting].drift), 30, "drift")
+            assert drift_seen.results[drifting].drift == ("extra", "topic")
+            assert any(isinstance(a, act.Update) for a in drift_seen.plan.connectors[drifting].actions)
+            await engine.converge(
+                desired,
+                lambda r: (r.observed[drifting].config or {}).get("topic") == good_config["topic"],
+                30,
+                "the drift reverted",
+            )
+
+    asyncio.run(scenario())
+
+
+def test_unmanaged_connectors_are_reported_not_touched(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    stranger = unique("stranger")
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            await client.put_config(
+                stranger, connector(stranger, config={"file": str(tmp_path / "s"), "topic": "t"}).full_config
+            )
+            engine = EngineDriver(client, PlannerSettings(unmanaged="report"))
+            report = await engine.converge({}, lambda r: stranger in r.results, 30, "the stranger reported")
+            assert report.results[stranger].unmanaged and report.results[stranger].actions == ()
+            assert stranger in await client.list_names()
+
+    asyncio.run(scenario())
