@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy, RestartRequest
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import actions as act
+from connect_operator.engine.desired import DesiredConnector
 from connect_operator.engine.planner import PlannerSettings
 from tests.support.engine import SINK, EngineDriver, connector, in_state, running
 
@@ -31,7 +33,7 @@ def test_create_then_resync_is_one_read_and_an_edit_is_one_put(
     a, b = unique("eng"), unique("eng")
     topic = unique("t")
 
-    def desired(topic_of_b: str) -> dict[str, object]:
+    def desired(topic_of_b: str) -> dict[str, DesiredConnector]:
         return {
             a: connector(a, config={"file": str(tmp_path / "a.txt"), "topic": topic}),
             b: connector(b, config={"file": str(tmp_path / "b.txt"), "topic": topic_of_b}),
@@ -41,22 +43,22 @@ def test_create_then_resync_is_one_read_and_an_edit_is_one_put(
         async with ConnectClient(connect_url) as client:
             engine = EngineDriver(client)
             first = desired(topic)
-            await engine.converge(first, running(a, b), 60, "both RUNNING")  # type: ignore[arg-type]
+            await engine.converge(first, running(a, b), 60, "both RUNNING")
             writes_before = _puts(_write_calls(client))
-            steady = await engine.sync(first)  # type: ignore[arg-type]
+            steady = await engine.sync(first)
             assert steady.rest_calls == 1, "steady state: one read, nothing else"
             assert steady.plan.action_count == 0
             assert _puts(_write_calls(client)) == writes_before
 
             edited = desired(unique("t2"))
             puts_before = _write_calls(client).get("PUT /connectors/{name}/config (put)", 0)
-            report = await engine.sync(edited)  # type: ignore[arg-type]
+            report = await engine.sync(edited)
             assert report.results[b].actions == ("Validate", "Update")
             assert report.results[a].actions == ()
             assert _write_calls(client)["PUT /connectors/{name}/config (put)"] == puts_before + 1
             await engine.converge(
                 edited, lambda r: r.plan.action_count == 0 and not r.results[b].waiting, 30, "the edit listed"
-            )  # type: ignore[arg-type]
+            )
             gone = await engine.converge(
                 {}, lambda r: not ({a, b} & r.observed.keys()), 60, "deleted", removed=frozenset({a, b})
             )
@@ -91,7 +93,7 @@ def test_states_from_every_state_and_a_restart_id_honoured_once(
                 want = {name: connector(name, config=config, state=state)}
                 await engine.converge(want, in_state(name, state.upper(), tasks), 60, f"{name} {state}")
 
-            restart = RestartRequest(id="r-1", includeTasks=True)
+            restart = RestartRequest(id="r-1", include_tasks=True)
             asked = {name: connector(name, config=config, restart=restart)}
             first_sync = await engine.sync(asked)
             assert first_sync.results[name].actions == ("Restart(r-1)",)
@@ -109,7 +111,7 @@ def test_failing_task_is_auto_restarted_with_growing_backoff_then_given_up(
     name = unique("fail")
     # The sink cannot open a file in a directory that does not exist: its task fails at start.
     config = {"file": str(tmp_path / "missing-dir" / "out.txt"), "topics": unique("t")}
-    policy = AutoRestartPolicy(backoffSeconds=1, maxBackoffSeconds=4, maxRestarts=3, resetAfterSeconds=600)
+    policy = AutoRestartPolicy(backoff_seconds=1, max_backoff_seconds=4, max_restarts=3, reset_after_seconds=600)
 
     async def scenario() -> None:
         async with ConnectClient(connect_url) as client:
@@ -129,7 +131,7 @@ def test_failing_task_is_auto_restarted_with_growing_backoff_then_given_up(
                 if any(a == "AutoRestart" for a in r.results[name].actions)
             ]
             assert len(restart_times) == 3
-            gaps = [later - earlier for earlier, later in zip(restart_times, restart_times[1:], strict=False)]  # type: ignore[operator]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(t for t in restart_times if t is not None)]
             assert gaps[0] >= 1 and gaps[1] >= 2, f"backoff 1 s then 2 s, got {gaps}"
 
     asyncio.run(scenario())

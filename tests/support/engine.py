@@ -50,11 +50,11 @@ class EngineDriver:
         self,
         desired: Mapping[str, DesiredConnector],
         done: Callable[[syncing.SyncReport], bool],
-        timeout: float,
+        seconds: float,
         what: str,
         removed: frozenset[str] = frozenset(),
     ) -> syncing.SyncReport:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while True:
             report = await self.sync(desired, removed)
             if done(report):
@@ -64,7 +64,7 @@ class EngineDriver:
                     n: (r.state, [t.state for t in r.tasks], r.actions, r.errors, r.waiting)
                     for n, r in report.results.items()
                 }
-                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {summary}")
+                raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}; last: {summary}")
             await asyncio.sleep(0.5)
 
 

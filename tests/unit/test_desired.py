@@ -53,7 +53,7 @@ def test_secret_reference_becomes_a_placeholder_never_a_value() -> None:
 
 @pytest.mark.parametrize("key", ["name", "connector.class", "tasks.max"])
 def test_reserved_keys_in_config_are_refused_with_the_field_to_use(key: str) -> None:
-    with pytest.raises(ValidationError, match="spec.class and spec.tasksMax"):
+    with pytest.raises(ValidationError, match=r"spec\.class and spec\.tasksMax"):
         Connector.model_validate(manifest(config={key: "x"}))
 
 

@@ -16,10 +16,10 @@ from connect_operator.api.v1alpha1.connector import (
 )
 from connect_operator.connect.models import TaskState
 from connect_operator.engine import actions as act
-from connect_operator.engine.desired import DesiredConnector
+from connect_operator.engine.desired import DesiredConnector, TargetState
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.observed import ObservedConnector
-from connect_operator.engine.planner import PlannerSettings, next_restart_delay, plan
+from connect_operator.engine.planner import PlannerSettings, UnmanagedPolicy, next_restart_delay, plan
 from connect_operator.engine.results import ConnectorOutcome, remember
 
 pytestmark = pytest.mark.unit
@@ -33,7 +33,9 @@ def want(name: str = "c", **changes: Any) -> DesiredConnector:
     return DesiredConnector(**{**base, **changes})
 
 
-def seen(desired: DesiredConnector, state: str = "RUNNING", tasks: tuple[str, ...] = ("RUNNING",), **config: str):
+def seen(
+    desired: DesiredConnector, state: str = "RUNNING", tasks: tuple[str, ...] = ("RUNNING",), **config: str
+) -> ObservedConnector:
     return ObservedConnector(
         name=desired.name,
         config={**desired.full_config, **config},
@@ -155,10 +157,10 @@ STATE_TABLE = [
 
 
 @pytest.mark.parametrize(("desired_state", "observed_state", "expected"), STATE_TABLE)
-def test_state_machine(desired_state: str, observed_state: str, expected: str | None) -> None:
+def test_state_machine(desired_state: TargetState, observed_state: str, expected: TargetState | None) -> None:
     c = want(state=desired_state, auto_restart=AutoRestartPolicy(enabled=False))
     steps = actions_for(c, seen(c, state=observed_state, tasks=()))
-    assert steps == ((act.ChangeState(expected),) if expected else ())  # type: ignore[arg-type]
+    assert steps == ((act.ChangeState(expected),) if expected else ())
 
 
 def test_a_state_command_is_not_repeated_while_connect_applies_it() -> None:
@@ -172,7 +174,7 @@ def test_a_state_command_is_not_repeated_while_connect_applies_it() -> None:
 
 
 def test_restart_request_is_honoured_once_per_id() -> None:
-    c = want(restart=RestartRequest(id="r1", includeTasks=True, onlyFailed=False))
+    c = want(restart=RestartRequest(id="r1", include_tasks=True, only_failed=False))
     assert actions_for(c, seen(c)) == (act.Restart(True, False, "r1"),)
     assert actions_for(c, seen(c), ConnectorMemory(handled_restart_id="r1")) == ()
 
@@ -217,7 +219,7 @@ def test_offsets_alter_and_reset_wait_for_stopped() -> None:
         )
 
 
-POLICY = AutoRestartPolicy(backoffSeconds=10, maxBackoffSeconds=35, maxRestarts=4, resetAfterSeconds=60)
+POLICY = AutoRestartPolicy(backoff_seconds=10, max_backoff_seconds=35, max_restarts=4, reset_after_seconds=60)
 
 
 def test_failed_task_is_restarted_with_exponential_backoff_until_the_limit() -> None:
@@ -261,11 +263,13 @@ def test_restart_count_grows_then_resets_after_a_healthy_period() -> None:
 @pytest.mark.parametrize(
     ("policy", "expected"), [("ignore", None), ("report", ()), ("delete", (act.Delete("unmanaged"),))]
 )
-def test_unmanaged_connectors_follow_the_policy(policy: str, expected: tuple[act.Action, ...] | None) -> None:
+def test_unmanaged_connectors_follow_the_policy(
+    policy: UnmanagedPolicy, expected: tuple[act.Action, ...] | None
+) -> None:
     mine, stranger = want("mine"), want("stranger")
     the_plan = plan(
         {"mine": mine}, {"mine": seen(mine), "stranger": seen(stranger)}, {}, PlannerSettings(unmanaged=policy), NOW
-    )  # type: ignore[arg-type]
+    )
     if expected is None:
         assert "stranger" not in the_plan.connectors
     else:
