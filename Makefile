@@ -12,7 +12,7 @@ TYPECHECK_ROOT := .cache/typecheck
 setup: .venv/.installed
 
 dev: setup
-	$(BIN)/python -m connect_worker testbed
+	$(BIN)/kco dev
 
 test: setup lint typecheck layers pytest
 

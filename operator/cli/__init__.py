@@ -1,0 +1,1 @@
+"""`kco`: the sync engine from the command line, with or without Kubernetes."""

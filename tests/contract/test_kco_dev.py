@@ -1,0 +1,32 @@
+"""`kco dev`, the README's main command: the example pipeline runs and data arrives; nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.contract
+
+
+def test_kco_dev_runs_the_example_pipeline_and_cleans_up(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "connect_operator.cli.main", "dev", "--once", "--work-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "PYTHONSAFEPATH": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"pipeline-source\s+RUNNING\s+1/1\s+yes", done.stdout)
+    assert re.search(r"pipeline-sink\s+RUNNING\s+1/1\s+yes", done.stdout)
+    delivered = [int(n) for n in re.findall(r"Pipeline: (\d+) lines delivered", done.stdout)]
+    assert delivered and delivered[-1] > 0
+    assert (tmp_path / "kco-dev" / "pipeline-output.txt").read_text().startswith("event ")
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert leftovers.stdout == "", "no broker or worker of this run may outlive it"
