@@ -13,7 +13,7 @@ from connect_operator.cli import main as cli
 from connect_operator.cli import manifests, output
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import syncing
-from connect_operator.engine.desired import from_connector
+from connect_operator.engine.desired import DesiredConnector, from_connector
 from connect_operator.engine.planner import PlannerSettings
 from connect_worker import settings
 from connect_worker.errors import WorkerError
@@ -48,14 +48,14 @@ def run(args: argparse.Namespace) -> int:
         return cli.EXIT_USAGE
 
 
-async def _live(url: str, pipeline_dir: Path, desired: dict[str, object], *, once: bool) -> int:
+async def _live(url: str, pipeline_dir: Path, desired: dict[str, DesiredConnector], *, once: bool) -> int:
     feed = asyncio.create_task(_feed(pipeline_dir / PIPELINE_INPUT))
     try:
         async with ConnectClient(url) as client:
-            report = await cli.apply(client, desired, PlannerSettings(), wait_seconds=120)  # type: ignore[arg-type]
+            report = await cli.apply(client, desired, PlannerSettings(), wait_seconds=120)
             memory = report.memory
             while True:
-                report = await syncing.sync(client, desired, memory)  # type: ignore[arg-type]
+                report = await syncing.sync(client, desired, memory)
                 memory = report.memory
                 delivered = _count_lines(pipeline_dir / PIPELINE_OUTPUT)
                 if sys.stdout.isatty() and not once:

@@ -19,6 +19,7 @@ from connect_operator.connect.client import ConnectClient, Timeouts
 from connect_operator.engine import actions as act
 from connect_operator.engine import observed, planner, results, syncing
 from connect_operator.engine.desired import DesiredConnector, from_connector
+from connect_operator.engine.memory import EngineMemory
 from connect_operator.engine.planner import PlannerSettings
 
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -62,7 +63,7 @@ async def apply(
     echo: bool = True,
 ) -> syncing.SyncReport:
     version = (await client.server_info()).version_tuple()
-    memory: results.EngineMemory = {}
+    memory: EngineMemory = {}
     deadline = time.monotonic() + wait_seconds
     while True:
         report = await syncing.sync(client, desired, memory, settings, server_version=version)

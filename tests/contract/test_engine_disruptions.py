@@ -48,8 +48,9 @@ def test_worker_killed_mid_sync_loses_and_duplicates_nothing(
             assert sorted(n for n in listed if n in desired) == sorted(names)
             info = await client.list_expanded()
             for name in names:
-                assert info[name].info is not None and info[name].info.config == desired[name].full_config
-                assert len(info[name].info.tasks) == 1, "exactly one task: nothing created twice"
+                listed_info = info[name].info
+                assert listed_info is not None and listed_info.config == desired[name].full_config
+                assert len(listed_info.tasks) == 1, "exactly one task: nothing created twice"
 
     asyncio.run(scenario())
 
@@ -70,10 +71,8 @@ def test_unmanaged_delete_policy_removes_only_undeclared_connectors(
             report = await engine.converge(
                 desired, lambda r: stranger not in r.observed and running(mine)(r), 90, "stranger deleted, mine running"
             )
-            assert any(
-                r.unmanaged and r.deleted
-                for r in (res for res in (r.results.get(stranger) for r in engine.reports) if res)
-            )
+            about_stranger = [r.results[stranger] for r in engine.reports if stranger in r.results]
+            assert any(result.unmanaged and result.deleted for result in about_stranger)
             assert report.observed.keys() == {mine}
 
     asyncio.run(scenario())
