@@ -27,7 +27,7 @@ typecheck:
 	@ln -sfn ../../operator $(TYPECHECK_ROOT)/connect_operator
 	@ln -sfn ../../worker $(TYPECHECK_ROOT)/connect_worker
 	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy -p connect_operator -p connect_worker
-	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy tests
+	MYPYPATH=$(TYPECHECK_ROOT) $(BIN)/mypy tests bench
 
 layers:
 	$(BIN)/lint-imports

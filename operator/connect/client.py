@@ -271,7 +271,7 @@ class ConnectClient:
             try:
                 result = await self._send(method, path, payload)
             except errors.ConnectError as exc:
-                retry = attempt < self._retry.attempts and _may_retry(exc, repeatable)
+                retry = attempt < self._retry.attempts and may_retry(exc, repeatable)
                 self.stats.record(route_name, time.monotonic() - started, retried=retry, failed=not retry)
                 if not retry:
                     raise
@@ -321,7 +321,8 @@ class ConnectClient:
             raise errors.ConnectUnavailable(method, path, f"{type(exc).__name__}: {exc}", sent=True) from exc
 
 
-def _may_retry(exc: errors.ConnectError, repeatable: bool) -> bool:
+def may_retry(exc: errors.ConnectError, repeatable: bool) -> bool:
+    """Whether a failed attempt may be sent again; `repeatable`: repeating it cannot do harm."""
     if isinstance(exc, errors.ConnectUnavailable):
         return repeatable or not exc.sent
     if exc.is_rebalance:
