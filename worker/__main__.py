@@ -46,10 +46,7 @@ def _testbed(args: argparse.Namespace) -> int:
         workers=args.workers,
         group_id=args.group_id,
     ) as bed:
-        assert bed.cluster is not None
-        print(f"Broker:  {bed.bootstrap_servers}")
-        for url in bed.cluster.rest_urls:
-            print(f"Connect: {url}")
+        print(bed.addresses())
         print(f"Ready in {time.monotonic() - started:.1f} s; logs in {work_dir}. Ctrl-C stops everything.", flush=True)
         try:
             while not stop.wait(0.5):

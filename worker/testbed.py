@@ -160,6 +160,11 @@ class Testbed:
             with contextlib.suppress(Exception):
                 self.broker.stop()
 
+    def addresses(self) -> str:
+        """The broker and every worker's REST URL, a line each, for people to copy."""
+        urls = self.cluster.rest_urls if self.cluster else []
+        return "\n".join([f"Broker:  {self.bootstrap_servers}", *(f"Connect: {url}" for url in urls)])
+
     def logs(self, lines: int = 40) -> str:
         parts = []
         if self.broker is not None:

@@ -34,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Testbed(work_dir, settings.cache_dir(), kafka_home=settings.kafka_home(), workers=args.workers) as bed:
             assert bed.cluster is not None
-            print(f"Broker:  {bed.bootstrap_servers}")
-            for url in bed.cluster.rest_urls:
-                print(f"Connect: {url}")
+            print(bed.addresses())
             print(f"Workers ready in {time.monotonic() - started:.1f} s; logs in {work_dir}", flush=True)
             try:
                 return asyncio.run(_live(bed.cluster.rest_urls[0], bed.cluster.work_dir, desired, once=args.once))

@@ -186,3 +186,64 @@ def test_unmanaged_connectors_are_reported_not_touched(
             assert stranger in await client.list_names()
 
     asyncio.run(scenario())
+
+
+def test_offsets_and_task_restart_requests_on_real_connect(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    name = unique("offs")
+    source_file = tmp_path / "offsets.txt"
+    source_file.write_text("one\ntwo\n")
+    config = {"file": str(source_file), "topic": unique("t")}
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client)
+            await engine.converge({name: connector(name, config=config)}, running(name), 60, "RUNNING")
+            restart_task = {name: connector(name, config=config, taskRestarts=[{"id": "t-1", "task": 0}])}
+            report = await engine.sync(restart_task)
+            assert report.results[name].actions == ("RestartTask(0, t-1)",)
+            assert report.results[name].handled_task_restart_ids == ("t-1",)
+
+            listing = {name: connector(name, config=config, state="stopped", offsets={"id": "o-1", "action": "list"})}
+            listed = await engine.converge(
+                listing,
+                lambda r: bool(r.results[name].offsets and r.results[name].offsets[0]["offset"]),
+                60,
+                "offsets listed with the source's position",
+            )
+            offsets = listed.results[name].offsets or []
+            assert offsets[0]["partition"] == {"filename": str(source_file)}
+            assert offsets[0]["offset"] == {"position": len("one\ntwo\n")}
+
+            rewind = [{"partition": {"filename": str(source_file)}, "offset": {"position": 0}}]
+            altering = {
+                name: connector(
+                    name, config=config, state="stopped", offsets={"id": "o-2", "action": "alter", "offsets": rewind}
+                )
+            }
+            altered = await engine.converge(
+                altering, lambda r: r.results[name].handled_offsets_id == "o-2", 30, "alter"
+            )
+            assert "Offsets(alter, o-2)" in altered.results[name].actions
+            assert (await client.offsets(name)).offsets[0].offset == {"position": 0}
+
+    asyncio.run(scenario())
+
+
+def test_topics_of_a_running_connector_are_read_by_the_engine(
+    connect_url: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    name, topic = unique("topics"), unique("t")
+    (tmp_path / "in.txt").write_text("x\n")
+
+    async def scenario() -> None:
+        async with ConnectClient(connect_url) as client:
+            engine = EngineDriver(client, PlannerSettings(topics_refresh_seconds=3))
+            desired = {name: connector(name, config={"file": str(tmp_path / "in.txt"), "topic": topic})}
+            report = await engine.converge(
+                desired, lambda r: r.results[name].topics == [topic], 60, "the topic the source writes to"
+            )
+            assert report.rest_calls <= 2, "a topics refresh adds one call to a sync, for one connector"
+
+    asyncio.run(scenario())
