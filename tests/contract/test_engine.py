@@ -12,6 +12,7 @@ import pytest
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy, RestartRequest
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import actions as act
+from connect_operator.engine import syncing
 from connect_operator.engine.desired import DesiredConnector
 from connect_operator.engine.planner import PlannerSettings
 from tests.support.engine import SINK, EngineDriver, connector, in_state, running
@@ -206,9 +207,14 @@ def test_offsets_and_task_restart_requests_on_real_connect(
             assert report.results[name].handled_task_restart_ids == ("t-1",)
 
             listing = {name: connector(name, config=config, state="stopped", offsets={"id": "o-1", "action": "list"})}
+
+            def has_position(report: syncing.SyncReport) -> bool:
+                offsets = report.results[name].offsets
+                return bool(offsets and offsets[0]["offset"])
+
             listed = await engine.converge(
                 listing,
-                lambda r: bool(r.results[name].offsets and r.results[name].offsets[0]["offset"]),
+                has_position,
                 60,
                 "offsets listed with the source's position",
             )
