@@ -26,6 +26,8 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,kube]'
 .venv/bin/python -m connect_worker runtime fetch
+# The local Kubernetes control plane: built once (about 6 minutes on 2 cores), then cached.
+.venv/bin/python -m connect_operator.devkit build
 touch .venv/.installed

@@ -1,0 +1,52 @@
+"""`python -m connect_operator.devkit build | up`: build the local control plane once; run it until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from connect_operator.devkit import k8sbuild
+from connect_operator.devkit.controlplane import ControlPlane, server_version
+from connect_worker import settings
+from connect_worker.errors import WorkerError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m connect_operator.devkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help=f"build Kubernetes {k8sbuild.K8S_VERSION} into the cache (once)")
+    up = commands.add_parser("up", help="run etcd, kube-apiserver and kube-controller-manager until Ctrl-C")
+    up.add_argument("--work-dir", help="default: a new temporary folder")
+    args = parser.parse_args(argv)
+    cache = settings.cache_dir()
+    try:
+        if args.command == "build":
+            started = time.monotonic()
+            binaries = k8sbuild.build(cache)
+            print(f"kube-apiserver:          {binaries.apiserver}")
+            print(f"kube-controller-manager: {binaries.controller_manager}")
+            print(f"etcd:                    {binaries.etcd}")
+            print(f"Ready in {time.monotonic() - started:.1f} s")
+            return 0
+        work_dir = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="kco-kube-"))
+        started = time.monotonic()
+        with ControlPlane(k8sbuild.locate(cache), work_dir) as plane:
+            version = server_version(plane.endpoints)["gitVersion"]
+            print(f"Kubernetes {version} at {plane.endpoints.server}, ready in {time.monotonic() - started:.1f} s")
+            print(f"export KUBECONFIG={plane.endpoints.kubeconfig}", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                print("Stopping...", flush=True)
+        return 0
+    except (k8sbuild.BuildError, WorkerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
