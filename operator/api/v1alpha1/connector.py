@@ -7,13 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connect_operator.api.v1alpha1 import API_VERSION
+from connect_operator.api.v1alpha1.common import Condition
+from connect_operator.api.v1alpha1.common import Spec as _Spec
 
 # Keys that come from dedicated spec fields; in `config` they would be ambiguous.
 RESERVED_CONFIG_KEYS = frozenset({"name", "connector.class", "tasks.max"})
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 class SecretKeyRef(_Spec):
@@ -91,6 +89,47 @@ class ConnectorSpec(_Spec):
                 f"config may not set {', '.join(clashes)}: use metadata.name, spec.class and spec.tasksMax"
             )
         return config
+
+
+class TaskStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    id: int = Field(description="Task number.")
+    state: str = Field(description="RUNNING, PAUSED, FAILED, UNASSIGNED, RESTARTING.")
+    worker_id: str = Field(default="", alias="workerId", description="Worker running the task.")
+    trace: str | None = Field(default=None, description="Start of the stack trace of a FAILED task.")
+
+
+class AutoRestartStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    count: int = Field(default=0, description="Automatic restarts since the connector was last healthy.")
+    last_restart_time: str | None = Field(default=None, alias="lastRestartTime", description="RFC 3339.")
+
+
+class HandledRequests(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    restart: str | None = Field(default=None, description="Id of the last restart request honoured.")
+    task_restarts: list[str] = Field(default_factory=list, alias="taskRestarts", description="Task restart ids.")
+    offsets: str | None = Field(default=None, description="Id of the last offsets request honoured.")
+
+
+class ConnectorStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    conditions: list[Condition] = Field(default_factory=list, description="Ready, ConfigValid, Synced.")
+    observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
+    state: str | None = Field(default=None, description="The connector's state in Connect.")
+    worker_id: str | None = Field(default=None, alias="workerId", description="Worker running the connector.")
+    tasks: list[TaskStatus] = Field(default_factory=list, description="The connector's tasks.")
+    tasks_ready: str | None = Field(default=None, alias="tasksReady", description="RUNNING tasks / all, e.g. 2/3.")
+    topics: list[str] = Field(default_factory=list, description="Topics the connector has used.")
+    drift: list[str] = Field(
+        default_factory=list, description="Config keys last found changed in Connect and reverted."
+    )
+    validation_errors: dict[str, list[str]] = Field(
+        default_factory=dict, alias="validationErrors", description="Config key → Connect's validation messages."
+    )
+    auto_restart: AutoRestartStatus | None = Field(default=None, alias="autoRestart", description="Auto-restarts.")
+    handled: HandledRequests | None = Field(default=None, description="One-shot requests already honoured.")
+    offsets: list[dict[str, Any]] | None = Field(default=None, description="Offsets listed by the last list request.")
 
 
 class ObjectMeta(BaseModel):

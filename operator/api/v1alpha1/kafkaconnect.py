@@ -1,0 +1,230 @@
+"""The KafkaConnect resource: a Kafka Connect cluster, rendered into worker Deployments and their companions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connect_operator.api.v1alpha1.common import Condition, SecretKey, Spec
+from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
+
+DEFAULT_KAFKA_VERSION = "3.9.1"
+DEFAULT_IMAGE = f"apache/kafka:{DEFAULT_KAFKA_VERSION}"
+REST_PORT = 8083
+
+# Worker keys the operator sets from dedicated fields; in `config` they would fight with them.
+OWNED_WORKER_KEYS: frozenset[str] = frozenset(
+    {
+        "bootstrap.servers",
+        "group.id",
+        "config.storage.topic",
+        "offset.storage.topic",
+        "status.storage.topic",
+        "config.storage.replication.factor",
+        "offset.storage.replication.factor",
+        "status.storage.replication.factor",
+        "offset.storage.partitions",
+        "status.storage.partitions",
+        "listeners",
+        "rest.advertised.host.name",
+        "rest.advertised.port",
+        "rest.advertised.listener",
+        "plugin.path",
+        "config.providers",
+        "key.converter",
+        "value.converter",
+        "security.protocol",
+        "sasl.mechanism",
+        "sasl.jaas.config",
+    }
+)
+OWNED_WORKER_PREFIXES: tuple[str, ...] = (
+    "ssl.",
+    "sasl.",
+    "config.providers.",
+    "producer.security.",
+    "consumer.security.",
+)
+
+
+class InternalTopic(Spec):
+    name: str | None = Field(default=None, description="Topic name; default <groupId>-configs|-offsets|-status.")
+    replication_factor: int = Field(default=3, ge=1, alias="replicationFactor", description="Replicas of the topic.")
+    partitions: int | None = Field(default=None, ge=1, description="Offsets and status topics only (config: 1).")
+
+
+class InternalTopics(Spec):
+    config: InternalTopic = Field(default_factory=InternalTopic, description="Where connector configs live.")
+    offset: InternalTopic = Field(default_factory=InternalTopic, description="Where source offsets live.")
+    status: InternalTopic = Field(default_factory=InternalTopic, description="Where statuses live.")
+
+
+class Converters(Spec):
+    key: str = Field(default="org.apache.kafka.connect.json.JsonConverter", description="key.converter class.")
+    value: str = Field(default="org.apache.kafka.connect.json.JsonConverter", description="value.converter class.")
+
+
+class TrustedCertificate(Spec):
+    secret_name: str = Field(alias="secretName", min_length=1, description="Secret holding a PEM certificate.")
+    certificate: str = Field(default="ca.crt", description="Key of the PEM certificate in the Secret.")
+
+
+class KafkaTls(Spec):
+    trusted_certificates: list[TrustedCertificate] = Field(
+        default_factory=list, alias="trustedCertificates", description="CA certificates to trust for Kafka."
+    )
+
+
+class CertificateAndKey(Spec):
+    secret_name: str = Field(alias="secretName", min_length=1, description="Secret with the client certificate.")
+    certificate: str = Field(default="tls.crt", description="Key of the PEM certificate.")
+    key: str = Field(default="tls.key", description="Key of the PEM private key.")
+
+
+class KafkaAuthentication(Spec):
+    type: Literal["tls", "scram-sha-256", "scram-sha-512", "plain"] = Field(description="How workers authenticate.")
+    username: str | None = Field(default=None, description="For scram-sha-* and plain.")
+    password_secret: SecretKey | None = Field(
+        default=None, alias="passwordSecret", description="For scram-sha-* and plain: where the password is."
+    )
+    certificate_and_key: CertificateAndKey | None = Field(
+        default=None, alias="certificateAndKey", description="For tls: the client certificate."
+    )
+
+
+class PluginArtifact(Spec):
+    url: str = Field(pattern=r"^https?://", description="Where to download the artifact (http or https).")
+    sha512: str = Field(pattern=r"^[0-9a-f]{128}$", description="SHA-512 of the artifact, lower-case hex.")
+    type: Literal["jar", "tgz", "zip"] = Field(description="jar is copied; tgz and zip are unpacked.")
+
+
+class Plugin(Spec):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="Folder name under plugin.path.")
+    artifacts: list[PluginArtifact] = Field(min_length=1, description="Files making up the plugin.")
+
+
+class ResourceList(Spec):
+    cpu: str | None = Field(default=None, description="CPU, e.g. 500m.")
+    memory: str | None = Field(default=None, description="Memory, e.g. 2Gi.")
+
+
+class Resources(Spec):
+    requests: ResourceList | None = Field(default=None, description="Requested resources.")
+    limits: ResourceList | None = Field(default=None, description="Resource limits.")
+
+
+class JvmOptions(Spec):
+    xms: str | None = Field(default=None, pattern=r"^[0-9]+[kKmMgG]?$", description="-Xms, e.g. 512m.")
+    xmx: str | None = Field(default=None, pattern=r"^[0-9]+[kKmMgG]?$", description="-Xmx, e.g. 2g.")
+    options: list[str] = Field(default_factory=list, description="Further JVM options, passed as given.")
+
+
+class Logging(Spec):
+    root_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] = Field(
+        default="INFO", alias="rootLevel", description="The root logger's level."
+    )
+    loggers: dict[str, Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]] = Field(
+        default_factory=dict, description="Logger name → level."
+    )
+
+
+class Rack(Spec):
+    topology_key: str = Field(
+        default="topology.kubernetes.io/zone",
+        alias="topologyKey",
+        description="Node label whose value becomes client.rack for consumers.",
+    )
+
+
+FreeForm = dict[str, Any]
+
+
+class PodTemplate(Spec):
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra Pod labels.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Extra Pod annotations.")
+    affinity: FreeForm | None = Field(default=None, description="A Kubernetes Affinity.")
+    tolerations: list[FreeForm] = Field(default_factory=list, description="Kubernetes Tolerations.")
+    topology_spread_constraints: list[FreeForm] = Field(
+        default_factory=list, alias="topologySpreadConstraints", description="Kubernetes TopologySpreadConstraints."
+    )
+    security_context: FreeForm | None = Field(
+        default=None, alias="securityContext", description="A PodSecurityContext, replacing the default."
+    )
+    env: list[FreeForm] = Field(default_factory=list, description="Extra EnvVars for the Connect container.")
+    volumes: list[FreeForm] = Field(default_factory=list, description="Extra Volumes.")
+    volume_mounts: list[FreeForm] = Field(
+        default_factory=list, alias="volumeMounts", description="Extra VolumeMounts for the Connect container."
+    )
+
+
+class Template(Spec):
+    pod: PodTemplate = Field(default_factory=PodTemplate, description="The worker Pods.")
+
+
+class KafkaConnectSpec(Spec):
+    replicas: int = Field(default=1, ge=0, description="Number of Connect workers.")
+    image: str = Field(default=DEFAULT_IMAGE, description="An Apache Kafka image with bin/connect-distributed.sh.")
+    version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version of the image.")
+    bootstrap_servers: str = Field(alias="bootstrapServers", min_length=1, description="Kafka bootstrap servers.")
+    group_id: str | None = Field(default=None, alias="groupId", description="Connect group id; default: the name.")
+    internal_topics: InternalTopics = Field(
+        default_factory=InternalTopics, alias="internalTopics", description="The three internal topics."
+    )
+    config: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Further worker properties (keys the operator owns are refused)."
+    )
+    converters: Converters = Field(default_factory=Converters, description="Default key and value converters.")
+    tls: KafkaTls | None = Field(default=None, description="TLS to Kafka.")
+    authentication: KafkaAuthentication | None = Field(default=None, description="Authentication to Kafka.")
+    plugins: list[Plugin] = Field(default_factory=list, description="Connector plugins fetched by the init container.")
+    exposed_secrets: list[str] = Field(
+        default_factory=list,
+        alias="exposedSecrets",
+        description="Secrets connectors may reference (valueFrom.secretKeyRef); mounted read-only for "
+        "Kafka's DirectoryConfigProvider.",
+    )
+    resources: Resources | None = Field(default=None, description="The Connect container's resources.")
+    jvm_options: JvmOptions | None = Field(default=None, alias="jvmOptions", description="JVM heap and options.")
+    logging: Logging = Field(default_factory=Logging, description="Log levels.")
+    rack: Rack | None = Field(default=None, description="Rack awareness from a node label.")
+    template: Template = Field(default_factory=Template, description="Pod customisation.")
+    unmanaged_connectors: Literal["ignore", "report", "delete"] = Field(
+        default="ignore",
+        alias="unmanagedConnectors",
+        description="Connectors in Connect without a Connector resource: ignore, report or delete.",
+    )
+    auto_restart: AutoRestartPolicy = Field(
+        default_factory=AutoRestartPolicy, alias="autoRestart", description="Default auto-restart for Connectors."
+    )
+
+    @field_validator("config")
+    @classmethod
+    def _no_owned_keys(cls, config: dict[str, Any]) -> dict[str, Any]:
+        owned = sorted(k for k in config if k in OWNED_WORKER_KEYS or k.startswith(OWNED_WORKER_PREFIXES))
+        if owned:
+            raise ValueError(
+                f"config may not set {', '.join(owned)}: the operator sets them from bootstrapServers, groupId, "
+                "internalTopics, converters, tls, authentication and exposedSecrets"
+            )
+        return config
+
+
+class ConnectorPluginStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    class_name: str = Field(alias="class", description="Plugin class.")
+    type: str = Field(default="", description="source, sink, transformation, ...")
+    version: str = Field(default="", description="Plugin version.")
+
+
+class KafkaConnectStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    conditions: list[Condition] = Field(default_factory=list, description="Ready, Progressing, Degraded.")
+    observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
+    replicas: int = Field(default=0, description="Worker Pods.")
+    ready_replicas: int = Field(default=0, alias="readyReplicas", description="Ready worker Pods.")
+    url: str | None = Field(default=None, description="The REST API's in-cluster URL.")
+    connector_plugins: list[ConnectorPluginStatus] = Field(
+        default_factory=list, alias="connectorPlugins", description="Plugins the workers offer."
+    )
+    label_selector: str | None = Field(default=None, alias="labelSelector", description="For the scale subresource.")
