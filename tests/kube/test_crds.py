@@ -55,4 +55,5 @@ def test_schema_violations_are_refused_by_the_apiserver(installed: dynamic.Dynam
     with pytest.raises(ApiException) as refused:
         connectors.create(body=bad, namespace=namespace)
     assert refused.value.status == 422
-    assert "spec.tasksMax" in refused.value.body and "spec.state" in refused.value.body
+    body = str(refused.value.body)
+    assert "spec.tasksMax" in body and "spec.state" in body
