@@ -1,0 +1,34 @@
+"""Everything a KafkaConnect becomes, in apply order: the one entry point the handlers call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.render import companions, configmap, deployment, workerconfig
+from connect_operator.render.names import ClusterRef
+
+
+@dataclass(frozen=True)
+class Rendered:
+    objects: tuple[dict[str, Any], ...]
+    config_hash: str
+    worker_properties: dict[str, str]
+
+
+def render(
+    ref: ClusterRef, spec: KafkaConnectSpec, operator_image: str, pdb_api_version: str = "policy/v1"
+) -> Rendered:
+    properties = workerconfig.worker_properties(spec, ref.name)
+    data = configmap.data(properties, workerconfig.log4j_properties(spec))
+    digest = configmap.config_hash(data)
+    objects = (
+        companions.build_service_account(ref),
+        configmap.build_configmap(ref, data),
+        companions.build_service(ref),
+        companions.build_network_policy(ref),
+        companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
+        deployment.build_deployment(ref, spec, digest, operator_image),
+    )
+    return Rendered(objects, digest, properties)

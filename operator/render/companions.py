@@ -1,0 +1,65 @@
+"""The objects around the workers: REST Service, PodDisruptionBudget, NetworkPolicy, ServiceAccount."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
+from connect_operator.render import names
+from connect_operator.render.names import ClusterRef
+
+
+def build_service(ref: ClusterRef) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": ref.metadata(ref.service),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": ref.selector_labels(),
+            "ports": [{"name": "rest", "port": REST_PORT, "targetPort": "rest", "protocol": "TCP"}],
+        },
+    }
+
+
+def build_pod_disruption_budget(
+    ref: ClusterRef, spec: KafkaConnectSpec, api_version: str = "policy/v1"
+) -> dict[str, Any]:
+    """At most one worker away at a time; `api_version` policy/v1beta1 for clusters older than 1.21."""
+    return {
+        "apiVersion": api_version,
+        "kind": "PodDisruptionBudget",
+        "metadata": ref.metadata(ref.workers),
+        "spec": {"maxUnavailable": 1 if spec.replicas > 1 else 0, "selector": {"matchLabels": ref.selector_labels()}},
+    }
+
+
+def build_network_policy(ref: ClusterRef) -> dict[str, Any]:
+    """The REST port admits only the operator's Pods (any namespace) and the workers themselves."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": ref.metadata(ref.workers),
+        "spec": {
+            "podSelector": {"matchLabels": ref.selector_labels()},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"namespaceSelector": {}, "podSelector": {"matchLabels": dict(names.OPERATOR_LABELS)}},
+                        {"podSelector": {"matchLabels": ref.selector_labels()}},
+                    ],
+                    "ports": [{"port": REST_PORT, "protocol": "TCP"}],
+                }
+            ],
+        },
+    }
+
+
+def build_service_account(ref: ClusterRef) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": ref.metadata(ref.workers),
+        "automountServiceAccountToken": False,
+    }

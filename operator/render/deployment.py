@@ -1,0 +1,176 @@
+"""The worker Deployment: an init container from this project's image, then the Kafka image's Connect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
+from connect_operator.render import names, workerconfig
+from connect_operator.render.names import ClusterRef
+
+KAFKA_UID = 1000  # the apache/kafka image's appuser
+
+
+def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str) -> dict[str, Any]:
+    template = spec.template.pod
+    pod_labels = {**template.labels, **ref.labels()}
+    pod_annotations = {**template.annotations, names.CONFIG_HASH_ANNOTATION: config_hash}
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": ref.workers,
+        "securityContext": template.security_context
+        or {
+            "runAsNonRoot": True,
+            "runAsUser": KAFKA_UID,
+            "runAsGroup": KAFKA_UID,
+            "fsGroup": KAFKA_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "initContainers": [_init_container(spec, operator_image)],
+        "containers": [_connect_container(spec)],
+        "volumes": _volumes(ref, spec) + list(template.volumes),
+    }
+    if template.affinity:
+        pod_spec["affinity"] = template.affinity
+    if template.tolerations:
+        pod_spec["tolerations"] = list(template.tolerations)
+    if template.topology_spread_constraints:
+        pod_spec["topologySpreadConstraints"] = list(template.topology_spread_constraints)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": ref.metadata(ref.workers),
+        "spec": {
+            "replicas": spec.replicas,
+            "selector": {"matchLabels": ref.selector_labels()},
+            # One new worker before an old one goes: the group keeps its capacity while rolling.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": pod_labels, "annotations": pod_annotations}, "spec": pod_spec},
+        },
+    }
+
+
+_HARDENED = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def init_arguments(spec: KafkaConnectSpec) -> list[str]:
+    args = [
+        "init",
+        "--template",
+        f"{names.TEMPLATE_DIR}/{names.WORKER_PROPERTIES}",
+        "--output",
+        f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}",
+        "--plugin-dir",
+        names.PLUGIN_DIR,
+    ]
+    if spec.plugins:
+        args += ["--plugins", json.dumps([p.model_dump(by_alias=True) for p in spec.plugins], separators=(",", ":"))]
+    if spec.tls:
+        for cert in spec.tls.trusted_certificates:
+            args += ["--trust", f"{names.KAFKA_TLS_ROOT}/{cert.secret_name}/{cert.certificate}"]
+        args += ["--truststore", workerconfig.TRUSTSTORE_FILE]
+    auth = spec.authentication
+    if auth and auth.type == "tls" and auth.certificate_and_key:
+        pair = auth.certificate_and_key
+        base = f"{names.KAFKA_AUTH_ROOT}/{pair.secret_name}"
+        args += [
+            "--client-cert",
+            f"{base}/{pair.certificate}",
+            "--client-key",
+            f"{base}/{pair.key}",
+            "--keystore",
+            workerconfig.KEYSTORE_FILE,
+        ]
+    return args
+
+
+def _init_container(spec: KafkaConnectSpec, operator_image: str) -> dict[str, Any]:
+    return {
+        "name": "init",
+        "image": operator_image,
+        "command": ["python", "-m", "connect_worker"],
+        "args": init_arguments(spec),
+        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "securityContext": _HARDENED,
+        "volumeMounts": [*_mounts(spec), {"name": "plugins", "mountPath": names.PLUGIN_DIR}],
+    }
+
+
+def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
+    jvm = spec.jvm_options
+    sizes = (("ms", jvm.xms), ("mx", jvm.xmx)) if jvm else ()
+    heap = " ".join(f"-X{flag}{value}" for flag, value in sizes if value)
+    env = [
+        {
+            "name": "KAFKA_LOG4J_OPTS",
+            "value": f"-Dlog4j.configuration=file:{names.TEMPLATE_DIR}/{names.LOG4J_PROPERTIES}",
+        },
+        {"name": "LOG_DIR", "value": "/tmp/kafka-logs"},
+    ]
+    if heap:
+        env.append({"name": "KAFKA_HEAP_OPTS", "value": heap})
+    if jvm and jvm.options:
+        env.append({"name": "KAFKA_OPTS", "value": " ".join(jvm.options)})
+    container: dict[str, Any] = {
+        "name": "connect",
+        "image": spec.image,
+        "command": ["/opt/kafka/bin/connect-distributed.sh", f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}"],
+        "env": env + list(spec.template.pod.env),
+        "ports": [{"name": "rest", "containerPort": REST_PORT, "protocol": "TCP"}],
+        # /health (Connect 3.9+) answers once the worker has joined its group.
+        "readinessProbe": {"httpGet": {"path": "/health", "port": "rest"}, "periodSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {
+            "httpGet": {"path": "/", "port": "rest"},
+            "initialDelaySeconds": 60,
+            "periodSeconds": 20,
+            "timeoutSeconds": 5,
+            "failureThreshold": 6,
+        },
+        "securityContext": _HARDENED,
+        "volumeMounts": [
+            *_mounts(spec),
+            {"name": "plugins", "mountPath": names.PLUGIN_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            *spec.template.pod.volume_mounts,
+        ],
+    }
+    if spec.resources:
+        container["resources"] = spec.resources.model_dump(exclude_none=True)
+    return container
+
+
+def _secret_volumes(spec: KafkaConnectSpec) -> list[tuple[str, str, str]]:
+    """(volume name, Secret, mount path) for every Secret the workers read."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for secret in spec.exposed_secrets:
+        found[f"exposed-{secret}"] = (f"exposed-{secret}", secret, f"{names.SECRETS_ROOT}/{secret}")
+    if spec.tls:
+        for cert in spec.tls.trusted_certificates:
+            name = f"tls-{cert.secret_name}"
+            found[name] = (name, cert.secret_name, f"{names.KAFKA_TLS_ROOT}/{cert.secret_name}")
+    auth = spec.authentication
+    referenced = [auth.password_secret.secret_name] if auth and auth.password_secret else []
+    referenced += [auth.certificate_and_key.secret_name] if auth and auth.certificate_and_key else []
+    for secret in referenced:
+        found[f"auth-{secret}"] = (f"auth-{secret}", secret, f"{names.KAFKA_AUTH_ROOT}/{secret}")
+    return list(found.values())
+
+
+def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
+    volumes: list[dict[str, Any]] = [
+        {"name": "template", "configMap": {"name": ref.config_map}},
+        {"name": "config", "emptyDir": {}},
+        {"name": "plugins", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    volumes += [{"name": v, "secret": {"secretName": s, "defaultMode": 0o440}} for v, s, _ in _secret_volumes(spec)]
+    return volumes
+
+
+def _mounts(spec: KafkaConnectSpec) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = [
+        {"name": "template", "mountPath": names.TEMPLATE_DIR, "readOnly": True},
+        {"name": "config", "mountPath": names.CONFIG_DIR},
+    ]
+    mounts += [{"name": v, "mountPath": path, "readOnly": True} for v, _, path in _secret_volumes(spec)]
+    return mounts

@@ -1,0 +1,84 @@
+"""Every derived name, label, path and the field manager: one place, so renderers and handlers agree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connect_operator.api.v1alpha1 import API_VERSION
+
+FIELD_MANAGER = "kco-operator"
+CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
+CLUSTER_LABEL = "kco.dev/cluster"
+OPERATOR_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "kafka-connect-operator"}
+
+CONFIG_DIR = "/opt/kco/config"
+TEMPLATE_DIR = "/etc/kco/template"
+PLUGIN_DIR = "/opt/kco/plugins"
+SECRETS_ROOT = "/mnt/kco/secrets"
+KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
+KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
+WORKER_PROPERTIES = "worker.properties"
+LOG4J_PROPERTIES = "log4j.properties"
+CONFIG_PROVIDER = "dir"
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """What rendering needs of the KafkaConnect object itself (its spec aside)."""
+
+    name: str
+    namespace: str
+    uid: str
+
+    @property
+    def workers(self) -> str:
+        return f"{self.name}-connect"
+
+    @property
+    def service(self) -> str:
+        return f"{self.name}-connect-api"
+
+    @property
+    def config_map(self) -> str:
+        return f"{self.name}-connect-config"
+
+    def rest_url(self, port: int) -> str:
+        return f"http://{self.service}.{self.namespace}.svc:{port}"
+
+    def selector_labels(self) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/name": "kafka-connect",
+            "app.kubernetes.io/instance": self.name,
+            CLUSTER_LABEL: self.name,
+        }
+
+    def labels(self) -> dict[str, str]:
+        return {
+            **self.selector_labels(),
+            "app.kubernetes.io/component": "connect-worker",
+            "app.kubernetes.io/managed-by": "kafka-connect-operator",
+        }
+
+    def label_selector(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.selector_labels().items()))
+
+    def metadata(self, name: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": self.labels(),
+            "ownerReferences": [self.owner_reference()],
+            **extra,
+        }
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "KafkaConnect",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }

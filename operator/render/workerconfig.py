@@ -1,0 +1,107 @@
+"""The worker properties a KafkaConnect asks for. Secrets appear only as config-provider placeholders.
+
+`rest.advertised.host.name` is left to the init container, which knows the Pod's IP.
+"""
+
+from __future__ import annotations
+
+from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaAuthentication, KafkaConnectSpec
+from connect_operator.render import names
+
+# Security settings go to the worker's own clients and to those it makes for connectors.
+_CLIENT_PREFIXES = ("", "producer.", "consumer.", "admin.")
+_SASL_MECHANISMS = {"scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "plain": "PLAIN"}
+_LOGIN_MODULES = {
+    "scram-sha-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "scram-sha-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "plain": "org.apache.kafka.common.security.plain.PlainLoginModule",
+}
+DIRECTORY_PROVIDER = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
+TRUSTSTORE_FILE = f"{names.CONFIG_DIR}/kafka-ca.pem"
+KEYSTORE_FILE = f"{names.CONFIG_DIR}/kafka-client.pem"
+
+
+def group_id(spec: KafkaConnectSpec, cluster_name: str) -> str:
+    return spec.group_id or cluster_name
+
+
+def internal_topic_names(spec: KafkaConnectSpec, cluster_name: str) -> tuple[str, str, str]:
+    group = group_id(spec, cluster_name)
+    topics = spec.internal_topics
+    return (
+        topics.config.name or f"{group}-configs",
+        topics.offset.name or f"{group}-offsets",
+        topics.status.name or f"{group}-status",
+    )
+
+
+def placeholder(secret: str, key: str, root: str) -> str:
+    return f"${{{names.CONFIG_PROVIDER}:{root}/{secret}:{key}}}"
+
+
+def worker_properties(spec: KafkaConnectSpec, cluster_name: str) -> dict[str, str]:
+    config_topic, offset_topic, status_topic = internal_topic_names(spec, cluster_name)
+    topics = spec.internal_topics
+    properties: dict[str, str] = {
+        "bootstrap.servers": spec.bootstrap_servers,
+        "group.id": group_id(spec, cluster_name),
+        "config.storage.topic": config_topic,
+        "offset.storage.topic": offset_topic,
+        "status.storage.topic": status_topic,
+        "config.storage.replication.factor": str(topics.config.replication_factor),
+        "offset.storage.replication.factor": str(topics.offset.replication_factor),
+        "status.storage.replication.factor": str(topics.status.replication_factor),
+        "offset.storage.partitions": str(topics.offset.partitions or 25),
+        "status.storage.partitions": str(topics.status.partitions or 5),
+        "key.converter": spec.converters.key,
+        "value.converter": spec.converters.value,
+        "listeners": f"http://:{REST_PORT}",
+        "rest.advertised.port": str(REST_PORT),
+        "plugin.path": names.PLUGIN_DIR,
+        "config.providers": names.CONFIG_PROVIDER,
+        f"config.providers.{names.CONFIG_PROVIDER}.class": DIRECTORY_PROVIDER,
+    }
+    properties.update(_security(spec))
+    properties.update({key: _string(value) for key, value in spec.config.items()})
+    return properties
+
+
+def _security(spec: KafkaConnectSpec) -> dict[str, str]:
+    tls = spec.tls is not None
+    auth = spec.authentication
+    sasl = auth is not None and auth.type in _SASL_MECHANISMS
+    protocol = ("SASL_SSL" if tls else "SASL_PLAINTEXT") if sasl else ("SSL" if tls or auth else "PLAINTEXT")
+    settings: dict[str, str] = {"security.protocol": protocol}
+    if tls:
+        settings.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": TRUSTSTORE_FILE})
+    if auth is not None and auth.type == "tls":
+        settings.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": KEYSTORE_FILE})
+    if auth is not None and sasl:
+        settings.update({"sasl.mechanism": _SASL_MECHANISMS[auth.type], "sasl.jaas.config": _jaas(auth)})
+    return {f"{prefix}{key}": value for prefix in _CLIENT_PREFIXES for key, value in settings.items()}
+
+
+def _jaas(auth: KafkaAuthentication) -> str:
+    password = ""
+    if auth.password_secret is not None:
+        ref = auth.password_secret
+        password = placeholder(ref.secret_name, ref.key, names.KAFKA_AUTH_ROOT)
+    return f'{_LOGIN_MODULES[auth.type]} required username="{auth.username or ""}" password="{password}";'
+
+
+def log4j_properties(spec: KafkaConnectSpec) -> str:
+    """log4j 1 syntax, as the Kafka 3.x image's connect-distributed.sh reads it."""
+    lines = [
+        f"log4j.rootLogger={spec.logging.root_level}, stdout",
+        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
+        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
+        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %X{connector.context}%m (%c:%L)%n",
+    ]
+    lines += [f"log4j.logger.{logger}={level}" for logger, level in sorted(spec.logging.loggers.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _string(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

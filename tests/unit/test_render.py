@@ -1,0 +1,246 @@
+"""Rendering a KafkaConnect into Kubernetes objects: every field, and the invariants as properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from connect_operator.api.v1alpha1.connector import SecretKeyRef
+from connect_operator.api.v1alpha1.kafkaconnect import OWNED_WORKER_KEYS, OWNED_WORKER_PREFIXES, KafkaConnectSpec
+from connect_operator.engine import desired
+from connect_operator.render import cluster, names, workerconfig
+from connect_operator.render.names import ClusterRef
+
+pytestmark = pytest.mark.unit
+
+REF = ClusterRef(name="orders", namespace="data", uid="uid-1")
+IMAGE = "ghcr.io/example/kco:1.0"
+
+
+def spec(**fields: Any) -> KafkaConnectSpec:
+    return KafkaConnectSpec.model_validate({"bootstrapServers": "kafka:9092", **fields})
+
+
+def objects(**fields: Any) -> dict[str, dict[str, Any]]:
+    return {o["kind"]: o for o in cluster.render(REF, spec(**fields), IMAGE).objects}
+
+
+def pod(**fields: Any) -> dict[str, Any]:
+    template: dict[str, Any] = objects(**fields)["Deployment"]["spec"]["template"]
+    return template
+
+
+def container(name: str, **fields: Any) -> dict[str, Any]:
+    spec_ = pod(**fields)["spec"]
+    found: dict[str, Any] = next(c for c in spec_["initContainers"] + spec_["containers"] if c["name"] == name)
+    return found
+
+
+def test_every_object_is_owned_labelled_and_namespaced() -> None:
+    rendered = objects()
+    assert set(rendered) == {
+        "ServiceAccount",
+        "ConfigMap",
+        "Service",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Deployment",
+    }
+    for obj in rendered.values():
+        meta = obj["metadata"]
+        assert meta["namespace"] == "data"
+        assert meta["ownerReferences"] == [
+            {
+                "apiVersion": "kco.dev/v1alpha1",
+                "kind": "KafkaConnect",
+                "name": "orders",
+                "uid": "uid-1",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+        assert meta["labels"][names.CLUSTER_LABEL] == "orders"
+
+
+def test_worker_properties_defaults() -> None:
+    props = workerconfig.worker_properties(spec(), "orders")
+    assert props["group.id"] == "orders"
+    assert (props["config.storage.topic"], props["offset.storage.topic"], props["status.storage.topic"]) == (
+        "orders-configs",
+        "orders-offsets",
+        "orders-status",
+    )
+    assert props["offset.storage.replication.factor"] == "3"
+    assert props["offset.storage.partitions"] == "25" and props["status.storage.partitions"] == "5"
+    assert props["security.protocol"] == "PLAINTEXT"
+    assert props["plugin.path"] == names.PLUGIN_DIR
+    assert props["config.providers"] == "dir" and props["config.providers.dir.class"].endswith(
+        "DirectoryConfigProvider"
+    )
+    assert "rest.advertised.host.name" not in props, "the init container sets it from the Pod IP"
+
+
+def test_worker_properties_from_every_field() -> None:
+    props = workerconfig.worker_properties(
+        spec(
+            groupId="g",
+            internalTopics={
+                "config": {"name": "c", "replicationFactor": 1},
+                "offset": {"partitions": 50},
+                "status": {"name": "s"},
+            },
+            converters={"key": "K", "value": "V"},
+            config={"offset.flush.interval.ms": 1000, "exactly.once": True},
+        ),
+        "orders",
+    )
+    assert props["group.id"] == "g" and props["offset.storage.topic"] == "g-offsets"
+    assert props["config.storage.topic"] == "c" and props["config.storage.replication.factor"] == "1"
+    assert props["status.storage.topic"] == "s" and props["offset.storage.partitions"] == "50"
+    assert (props["key.converter"], props["value.converter"]) == ("K", "V")
+    assert props["offset.flush.interval.ms"] == "1000" and props["exactly.once"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("tls", "auth", "protocol"),
+    [
+        (True, None, "SSL"),
+        (False, "scram-sha-512", "SASL_PLAINTEXT"),
+        (True, "scram-sha-256", "SASL_SSL"),
+        (True, "plain", "SASL_SSL"),
+        (True, "tls", "SSL"),
+    ],
+)
+def test_security_reaches_worker_producer_consumer_and_admin_clients(
+    tls: bool, auth: str | None, protocol: str
+) -> None:
+    fields: dict[str, Any] = {}
+    if tls:
+        fields["tls"] = {"trustedCertificates": [{"secretName": "ca"}]}
+    if auth == "tls":
+        fields["authentication"] = {"type": "tls", "certificateAndKey": {"secretName": "client"}}
+    elif auth:
+        fields["authentication"] = {"type": auth, "username": "u", "passwordSecret": {"secretName": "pw", "key": "p"}}
+    props = workerconfig.worker_properties(spec(**fields), "orders")
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert props[f"{prefix}security.protocol"] == protocol
+    if tls:
+        assert props["ssl.truststore.location"] == workerconfig.TRUSTSTORE_FILE
+    if auth and auth != "tls":
+        jaas = props["consumer.sasl.jaas.config"]
+        assert 'username="u"' in jaas and f'password="${{dir:{names.KAFKA_AUTH_ROOT}/pw:p}}"' in jaas
+    if auth == "tls":
+        assert props["ssl.keystore.location"] == workerconfig.KEYSTORE_FILE
+
+
+def test_deployment_wires_init_connect_probes_and_hardening() -> None:
+    deployment = objects(replicas=3)["Deployment"]
+    assert deployment["spec"]["replicas"] == 3
+    init, connect = container("init"), container("connect")
+    assert init["image"] == IMAGE and init["command"] == ["python", "-m", "connect_worker"]
+    assert init["args"][:3] == ["init", "--template", f"{names.TEMPLATE_DIR}/worker.properties"]
+    assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in init["env"]
+    assert connect["image"] == "apache/kafka:3.9.1"
+    assert connect["command"] == ["/opt/kafka/bin/connect-distributed.sh", f"{names.CONFIG_DIR}/worker.properties"]
+    assert connect["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert connect["livenessProbe"]["httpGet"]["path"] == "/"
+    for c in (init, connect):
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod()["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod()["metadata"]["annotations"][names.CONFIG_HASH_ANNOTATION]
+
+
+def test_deployment_takes_every_template_resource_and_jvm_field() -> None:
+    tolerations = [{"key": "dedicated", "operator": "Exists"}]
+    spread = [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]
+    fields = {
+        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}},
+        "jvmOptions": {"xms": "1g", "xmx": "1g", "options": ["-XX:+UseG1GC"]},
+        "plugins": [{"name": "jdbc", "artifacts": [{"url": "https://x/jdbc.jar", "sha512": "a" * 128, "type": "jar"}]}],
+        "exposedSecrets": ["db"],
+        "template": {
+            "pod": {
+                "labels": {"team": "data"},
+                "annotations": {"a": "b"},
+                "affinity": {"nodeAffinity": {}},
+                "tolerations": tolerations,
+                "topologySpreadConstraints": spread,
+                "securityContext": {"runAsUser": 2000},
+                "env": [{"name": "X", "value": "1"}],
+                "volumes": [{"name": "extra", "emptyDir": {}}],
+                "volumeMounts": [{"name": "extra", "mountPath": "/x"}],
+            }
+        },
+    }
+    template = pod(**fields)
+    connect = container("connect", **fields)
+    init = container("init", **fields)
+    assert template["metadata"]["labels"]["team"] == "data" and template["metadata"]["annotations"]["a"] == "b"
+    assert template["spec"]["affinity"] == {"nodeAffinity": {}}
+    assert template["spec"]["tolerations"] == tolerations and template["spec"]["topologySpreadConstraints"] == spread
+    assert template["spec"]["securityContext"] == {"runAsUser": 2000}
+    assert {"name": "extra", "emptyDir": {}} in template["spec"]["volumes"]
+    assert {"name": "extra", "mountPath": "/x"} in connect["volumeMounts"]
+    assert {"name": "X", "value": "1"} in connect["env"]
+    assert connect["resources"] == {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
+    env = {e["name"]: e.get("value") for e in connect["env"]}
+    assert env["KAFKA_HEAP_OPTS"] == "-Xms1g -Xmx1g" and env["KAFKA_OPTS"] == "-XX:+UseG1GC"
+    assert '"name":"jdbc"' in init["args"][init["args"].index("--plugins") + 1]
+    assert {"name": "exposed-db", "mountPath": f"{names.SECRETS_ROOT}/db", "readOnly": True} in connect["volumeMounts"]
+
+
+def test_connector_secret_placeholders_point_where_the_cluster_mounts_exposed_secrets() -> None:
+    assert desired.DEFAULT_SECRETS_ROOT == names.SECRETS_ROOT
+    ref = SecretKeyRef(name="db", key="password")
+    assert desired.DEFAULT_PLACEHOLDER(ref) == f"${{{names.CONFIG_PROVIDER}:{names.SECRETS_ROOT}/db:password}}"
+
+
+def test_service_pdb_network_policy_and_service_account() -> None:
+    rendered = objects(replicas=3)
+    service = rendered["Service"]["spec"]
+    assert service["type"] == "ClusterIP" and service["ports"][0]["port"] == 8083
+    assert service["selector"] == REF.selector_labels()
+    assert rendered["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    ingress = rendered["NetworkPolicy"]["spec"]["ingress"]
+    assert ingress[0]["ports"] == [{"port": 8083, "protocol": "TCP"}]
+    assert ingress[0]["from"][0]["podSelector"]["matchLabels"] == dict(names.OPERATOR_LABELS)
+    assert ingress[0]["from"][1]["podSelector"]["matchLabels"] == REF.selector_labels()
+    assert rendered["ServiceAccount"]["automountServiceAccountToken"] is False
+    legacy = cluster.render(REF, spec(), IMAGE, pdb_api_version="policy/v1beta1").objects
+    assert any(o["apiVersion"] == "policy/v1beta1" for o in legacy)
+
+
+values = st.one_of(st.text(max_size=8), st.integers(), st.booleans())
+free_keys = st.text(alphabet="abcdefghij.", min_size=1, max_size=8).filter(
+    lambda k: k not in OWNED_WORKER_KEYS and not k.startswith(OWNED_WORKER_PREFIXES)
+)
+
+
+@given(
+    st.dictionaries(free_keys, values, max_size=4),
+    st.dictionaries(free_keys, values, max_size=4),
+    st.integers(0, 5),
+    st.integers(0, 5),
+)
+def test_config_hash_changes_exactly_when_the_worker_config_does(
+    first: dict[str, Any], second: dict[str, Any], replicas_a: int, replicas_b: int
+) -> None:
+    a = cluster.render(REF, spec(config=first, replicas=replicas_a), IMAGE)
+    b = cluster.render(REF, spec(config=second, replicas=replicas_b), IMAGE)
+    assert (a.config_hash == b.config_hash) == (a.worker_properties == b.worker_properties)
+
+
+@given(
+    st.sampled_from(sorted(OWNED_WORKER_KEYS))
+    | st.builds(
+        lambda p, s: p + s, st.sampled_from(OWNED_WORKER_PREFIXES), st.text(alphabet="abc.", min_size=1, max_size=5)
+    )
+)
+def test_owned_keys_are_always_refused(key: str) -> None:
+    with pytest.raises(ValidationError, match="config may not set"):
+        spec(config={key: "x"})
