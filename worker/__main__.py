@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -10,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from connect_worker import broker, runtime, settings
+from connect_worker import broker, podinit, runtime, settings
 from connect_worker.errors import WorkerError
 from connect_worker.testbed import Testbed
 
@@ -57,6 +58,24 @@ def _testbed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    request = podinit.InitRequest(
+        template=Path(args.template),
+        output=Path(args.output),
+        plugin_dir=Path(args.plugin_dir),
+        plugins_json=args.plugins,
+        trust=[Path(p) for p in args.trust],
+        truststore=Path(args.truststore) if args.truststore else None,
+        client_cert=Path(args.client_cert) if args.client_cert else None,
+        client_key=Path(args.client_key) if args.client_key else None,
+        keystore=Path(args.keystore) if args.keystore else None,
+        env=dict(os.environ),
+    )
+    final = podinit.run(request)
+    print(f"Wrote {args.output} ({len(final)} properties); advertised host {final['rest.advertised.host.name']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m connect_worker", description=__doc__)
     parser.add_argument(
@@ -75,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     bed.add_argument("--bootstrap-servers", help="use this broker instead of starting a local one")
     bed.add_argument("--work-dir", help="where properties and logs go (default: a new temporary directory)")
     bed.set_defaults(handler=_testbed)
+    init = commands.add_parser("init", help="a worker Pod's init step: plugins, PEM stores, final properties")
+    init.add_argument("--template", required=True, help="worker.properties rendered by the operator")
+    init.add_argument("--output", required=True, help="where the final worker.properties goes")
+    init.add_argument("--plugin-dir", required=True, help="plugin.path")
+    init.add_argument("--plugins", default="[]", help="JSON list of {name, artifacts: [{url, sha512, type}]}")
+    init.add_argument("--trust", action="append", default=[], help="a PEM CA certificate to trust; repeatable")
+    init.add_argument("--truststore", help="where the combined PEM truststore goes")
+    init.add_argument("--client-cert", help="PEM client certificate (mutual TLS)")
+    init.add_argument("--client-key", help="PEM client key (mutual TLS)")
+    init.add_argument("--keystore", help="where the PEM keystore (key + certificate) goes")
+    init.set_defaults(handler=_init)
     return parser
 
 

@@ -32,3 +32,11 @@ class WorkerStartError(WorkerError):
 
 class PropertiesError(WorkerError):
     """Worker properties asked for something this project owns or cannot express."""
+
+
+class PluginError(WorkerError):
+    """A plugin artifact could not be downloaded, verified or unpacked; the message names plugin and artifact."""
+
+
+class InitError(WorkerError):
+    """The worker Pod's init step cannot produce a configuration."""

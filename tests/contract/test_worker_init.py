@@ -1,0 +1,159 @@
+"""The worker Pod's init step against a real local HTTP server: jar, tgz and zip plugins, and clear failures."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connect_worker import podinit, properties
+from connect_worker.errors import InitError, PluginError
+from connect_worker.ports import free_port
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A folder served over HTTP on a free loopback port."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _sha512(data: bytes) -> str:
+    return hashlib.sha512(data).hexdigest()
+
+
+def _artifacts(root: Path) -> dict[str, bytes]:
+    jar = b"PK fake jar bytes"
+    tgz_buffer = io.BytesIO()
+    with tarfile.open(fileobj=tgz_buffer, mode="w:gz") as archive:
+        entry = tarfile.TarInfo("lib/inside-tgz.jar")
+        entry.size = 4
+        archive.addfile(entry, io.BytesIO(b"data"))
+    zip_buffer = io.BytesIO()
+    with zipfile.ZipFile(zip_buffer, "w") as bundle:
+        bundle.writestr("lib/inside-zip.jar", b"data")
+    files = {"plugin.jar": jar, "plugin.tgz": tgz_buffer.getvalue(), "plugin.zip": zip_buffer.getvalue()}
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    return files
+
+
+def _request(tmp_path: Path, plugins_json: str, **env: str) -> podinit.InitRequest:
+    template = tmp_path / "template.properties"
+    template.write_text(properties.render({"group.id": "g", "listeners": "http://:8083"}))
+    return podinit.InitRequest(
+        template=template,
+        output=tmp_path / "out" / "worker.properties",
+        plugin_dir=tmp_path / "plugins",
+        plugins_json=plugins_json,
+        env=env,
+    )
+
+
+def test_plugins_of_every_type_are_fetched_verified_and_unpacked(served: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = served
+    files = _artifacts(root)
+    wanted = [
+        {
+            "name": "multi",
+            "artifacts": [
+                {"url": f"{url}/{name}", "sha512": _sha512(data), "type": name.rsplit(".", 1)[1]}
+                for name, data in files.items()
+            ],
+        }
+    ]
+    final = podinit.run(_request(tmp_path, json.dumps(wanted), POD_IP="10.1.2.3"))
+    plugin = tmp_path / "plugins" / "multi"
+    assert (plugin / "plugin.jar").read_bytes() == files["plugin.jar"]
+    assert (plugin / "lib" / "inside-tgz.jar").read_bytes() == b"data"
+    assert (plugin / "lib" / "inside-zip.jar").read_bytes() == b"data"
+    assert final["rest.advertised.host.name"] == "10.1.2.3"
+    written = properties.parse((tmp_path / "out" / "worker.properties").read_text())
+    assert written == {"group.id": "g", "listeners": "http://:8083", "rest.advertised.host.name": "10.1.2.3"}
+
+
+def test_a_wrong_checksum_fails_naming_plugin_and_artifact(served: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = served
+    _artifacts(root)
+    wanted = [{"name": "jdbc", "artifacts": [{"url": f"{url}/plugin.jar", "sha512": "0" * 128, "type": "jar"}]}]
+    with pytest.raises(PluginError, match=rf"plugin jdbc: artifact {url}/plugin.jar has sha512 [0-9a-f]+, but"):
+        podinit.run(_request(tmp_path, json.dumps(wanted), POD_IP="10.0.0.1"))
+    assert not list((tmp_path / "plugins" / "jdbc").iterdir()), "nothing unverified is left in plugin.path"
+
+
+def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/missing.jar"
+    request = _request(tmp_path, "[]")
+    plugins_json = json.dumps([{"name": "s3", "artifacts": [{"url": url, "sha512": "0" * 128, "type": "jar"}]}])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connect_worker",
+            "init",
+            "--template",
+            str(request.template),
+            "--output",
+            str(request.output),
+            "--plugin-dir",
+            str(request.plugin_dir),
+            "--plugins",
+            plugins_json,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "POD_IP": "10.0.0.9", "PYTHONSAFEPATH": "1"},
+    )
+    assert done.returncode == 2
+    assert f"plugin s3: cannot download {url}" in done.stderr
+    assert not request.output.exists()
+
+
+def test_missing_pod_ip_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InitError, match="POD_IP"):
+        podinit.run(_request(tmp_path, "[]"))
+
+
+def test_pem_stores_are_assembled(tmp_path: Path) -> None:
+    ca1, ca2, cert, key = (tmp_path / n for n in ("ca1.pem", "ca2.pem", "tls.crt", "tls.key"))
+    for path in (ca1, ca2, cert, key):
+        path.write_text(f"-----BEGIN {path.name}-----\n")
+    request = _request(tmp_path, "[]", POD_IP="10.0.0.1")
+    request = podinit.InitRequest(
+        **{
+            **vars(request),
+            "trust": [ca1, ca2],
+            "truststore": tmp_path / "ts.pem",
+            "client_cert": cert,
+            "client_key": key,
+            "keystore": tmp_path / "ks.pem",
+        }
+    )
+    podinit.run(request)
+    assert (tmp_path / "ts.pem").read_text() == "-----BEGIN ca1.pem-----\n-----BEGIN ca2.pem-----\n"
+    assert (tmp_path / "ks.pem").read_text() == "-----BEGIN tls.key-----\n-----BEGIN tls.crt-----\n"
