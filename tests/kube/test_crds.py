@@ -6,34 +6,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes import client, dynamic
+from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
-
-from connect_operator.api import crdgen
-from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.kube
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def installed(api: client.ApiClient) -> dynamic.DynamicClient:
-    crds = dynamic.DynamicClient(api).resources.get(
-        api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
-    )
-    for text in crdgen.render_all().values():
-        crds.server_side_apply(body=yaml.safe_load(text), field_manager="kco-test")
-
-    def established() -> bool:
-        names = [f"{r.plural}.kco.dev" for r in crdgen.RESOURCES]
-        return all(
-            any(c.type == "Established" and c.status == "True" for c in (crds.get(name=n).status.conditions or []))
-            for n in names
-        )
-
-    poll_until(established, 30, "the CRDs established")
-    return dynamic.DynamicClient(api)
+@pytest.fixture
+def installed(crds: dynamic.DynamicClient) -> dynamic.DynamicClient:
+    return crds
 
 
 def test_every_example_passes_the_served_schema(installed: dynamic.DynamicClient, namespace: str) -> None:

@@ -1,0 +1,1 @@
+"""kopf handlers: thin shells that parse, call the pure renderers and planners, and do the I/O."""

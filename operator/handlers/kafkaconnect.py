@@ -1,0 +1,138 @@
+"""KafkaConnect: parse → ensure internal topics → render → server-side apply → status. Decides nothing itself."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from typing import Any
+
+import kopf
+from kubernetes import client
+from pydantic import ValidationError
+
+from connect_operator.api.v1alpha1 import GROUP, VERSION
+from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
+from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
+from connect_operator.connect.errors import ConnectError
+from connect_operator.kafka import topics
+from connect_operator.kube import client as kube
+from connect_operator.render import cluster, workerconfig
+from connect_operator.render.names import ClusterRef
+from connect_operator.settings import OperatorSettings
+from connect_operator.status import kafkaconnect as kc_status
+
+PLURAL = "kafkaconnects"
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
+    @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec")
+    def reconcile_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        patch.status.update(reconcile(body, settings, api, logger))
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        registry=registry,
+        interval=settings.status_interval_seconds,
+        initial_delay=settings.status_interval_seconds,
+    )
+    def refresh_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        if body.status.get("observedGeneration") != body.meta.get("generation"):
+            patch.status.update(reconcile(body, settings, api, logger))  # a missed or failed change
+        else:
+            patch.status.update(observe(body, settings, api, problem=None, warnings=()))
+
+
+def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger) -> dict[str, Any]:
+    try:
+        spec = KafkaConnectSpec.model_validate(dict(body.spec))
+    except ValidationError as exc:
+        message = "; ".join(f"spec.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        kopf.warn(body, reason="InvalidSpec", message=message)
+        logger.warning("Refused the spec: %s", message)
+        return observe(body, settings, api, problem=("InvalidSpec", message), warnings=())
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    created, problems = _ensure_topics(ref, spec, settings)
+    if created:
+        kopf.info(body, reason="TopicsCreated", message=f"Created internal topics {', '.join(sorted(created))}")
+    pdb_api = "policy/v1" if kube.served(api, "policy/v1") else "policy/v1beta1"
+    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
+    # Without usable internal topics the workers would fail or corrupt state: hold them back.
+    objects = [o for o in rendered.objects if not (problems and o["kind"] == "Deployment")]
+    for obj in objects:
+        kube.apply(api, obj)
+    kinds = ", ".join(o["kind"] for o in objects)
+    kopf.info(body, reason="Applied", message=f"Applied {kinds} (config hash {rendered.config_hash})")
+    logger.info("Applied %s with config hash %s", kinds, rendered.config_hash)
+    if problems:
+        message = "; ".join(problems)
+        kopf.warn(body, reason="InternalTopicsInvalid", message=message)
+        return observe(body, settings, api, problem=("InternalTopicsInvalid", message), warnings=())
+    warnings = (
+        ()
+        if pdb_api == "policy/v1"
+        else (("PodDisruptionBudgetV1beta1", "policy/v1 is not served (Kubernetes < 1.21): applied policy/v1beta1"),)
+    )
+    return observe(body, settings, api, problem=None, warnings=warnings)
+
+
+def observe(
+    body: kopf.Body,
+    settings: OperatorSettings,
+    api: client.ApiClient,
+    problem: tuple[str, str] | None,
+    warnings: tuple[tuple[str, str], ...],
+) -> dict[str, Any]:
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    desired = int(body.spec.get("replicas", 1))
+    deployment = kube.get_deployment(api, ref.namespace, ref.workers)
+    state = deployment.status if deployment is not None and deployment.status else None
+    url = settings.rest_url_overrides.get(f"{ref.namespace}/{ref.name}") or ref.rest_url(REST_PORT)
+    ready = (state.ready_replicas or 0) if state else 0
+    seen = kc_status.Observation(
+        generation=body.meta.get("generation"),
+        now=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        desired_replicas=desired,
+        replicas=(state.replicas or 0) if state else 0,
+        ready_replicas=ready,
+        updated_replicas=(state.updated_replicas or 0) if state else 0,
+        url=url,
+        label_selector=ref.label_selector(),
+        plugins=_plugins(url) if ready and problem is None else None,
+        problem=problem,
+        warnings=warnings,
+    )
+    return kc_status.status(dict(body.status), seen)
+
+
+def _ensure_topics(ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSettings) -> tuple[list[str], list[str]]:
+    if spec.tls or spec.authentication:
+        return [], []  # the workers create them; the operator holds no Kafka credentials
+    config_name, offset_name, status_name = workerconfig.internal_topic_names(spec, ref.name)
+    t = spec.internal_topics
+    wanted = [
+        topics.TopicWanted(config_name, 1, t.config.replication_factor, "config"),
+        topics.TopicWanted(offset_name, t.offset.partitions or 25, t.offset.replication_factor, "offset"),
+        topics.TopicWanted(status_name, t.status.partitions or 5, t.status.replication_factor, "status"),
+    ]
+    created, problems = topics.ensure(spec.bootstrap_servers, wanted, settings.kafka_admin_timeout_seconds)
+    if any(p.startswith("cannot reach Kafka") for p in problems):
+        raise kopf.TemporaryError("; ".join(problems), delay=30)
+    return created, problems
+
+
+def _plugins(url: str) -> list[dict[str, str]] | None:
+    async def read() -> list[dict[str, str]]:
+        timeouts, retry = Timeouts(connect=2, read=5), RetryPolicy(attempts=2)
+        async with ConnectClient(url, timeouts=timeouts, retry=retry) as rest:
+            return [{"class": p.class_name, "type": p.type, "version": p.version} for p in await rest.plugins()]
+
+    try:
+        return asyncio.run(read())
+    except ConnectError:
+        return None

@@ -1,0 +1,1 @@
+"""Kafka itself (not Connect): the internal topics a Connect group needs."""

@@ -1,0 +1,1 @@
+"""The Kubernetes API: the only package that talks to it (apart from kopf itself)."""

@@ -1,0 +1,47 @@
+"""A Kubernetes client from settings, server-side apply under one field manager, and API discovery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client, config, dynamic
+from kubernetes.client.exceptions import ApiException
+
+from connect_operator.render.names import FIELD_MANAGER
+from connect_operator.settings import OperatorSettings
+
+
+def api_client(settings: OperatorSettings) -> client.ApiClient:
+    if settings.kubeconfig:
+        return config.new_client_from_config(settings.kubeconfig)
+    config.load_incluster_config()
+    return client.ApiClient()
+
+
+def apply(api: client.ApiClient, obj: dict[str, Any]) -> Any:
+    """Server-side apply as the operator's one field manager; it owns these objects, so conflicts are taken."""
+    resource = dynamic.DynamicClient(api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    return resource.server_side_apply(
+        body=obj, namespace=obj["metadata"].get("namespace"), field_manager=FIELD_MANAGER, force_conflicts=True
+    )
+
+
+def served(api: client.ApiClient, group_version: str) -> bool:
+    """Whether the API server serves `group_version` (e.g. policy/v1, absent before Kubernetes 1.21)."""
+    group, _, version = group_version.rpartition("/")
+    try:
+        resources = client.ApisApi(api).get_api_versions() if group else None
+    except ApiException:
+        return False
+    if resources is None:
+        return version == "v1"
+    return any(g.name == group and any(v.version == version for v in g.versions) for g in resources.groups)
+
+
+def get_deployment(api: client.ApiClient, namespace: str, name: str) -> client.V1Deployment | None:
+    try:
+        return client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise

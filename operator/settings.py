@@ -1,0 +1,38 @@
+"""Operator settings, grouped, with documented defaults: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_OPERATOR_IMAGE = "ghcr.io/kco-dev/kafka-connect-operator:0.1.0"
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    # The image of this project, run by the workers' init container.
+    operator_image: str = DEFAULT_OPERATOR_IMAGE
+    # "namespace/name" → REST URL, for an operator running outside the cluster (development, tests).
+    rest_url_overrides: Mapping[str, str] = field(default_factory=dict)
+    # How often a KafkaConnect's status is refreshed from its Deployment and REST API.
+    status_interval_seconds: float = 15.0
+    # Timeout of the Kafka admin calls that ensure the internal topics.
+    kafka_admin_timeout_seconds: float = 15.0
+    # A kubeconfig to use instead of the in-cluster service account.
+    kubeconfig: str | None = None
+    # Namespaces to watch; empty: the whole cluster.
+    namespaces: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            operator_image=env.get("KCO_OPERATOR_IMAGE", DEFAULT_OPERATOR_IMAGE),
+            rest_url_overrides=json.loads(env.get("KCO_REST_URL_OVERRIDES", "{}")),
+            status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
+            kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
+            kubeconfig=env.get("KUBECONFIG") or None,
+            namespaces=tuple(n for n in env.get("KCO_WATCH_NAMESPACES", "").split(",") if n),
+        )

@@ -1,0 +1,1 @@
+"""Pure status computation: conditions with kstatus semantics, and each resource's status from observations."""
