@@ -16,6 +16,8 @@ class OperatorSettings:
     operator_image: str = DEFAULT_OPERATOR_IMAGE
     # "namespace/name" → REST URL, for an operator running outside the cluster (development, tests).
     rest_url_overrides: Mapping[str, str] = field(default_factory=dict)
+    # Reach workers at a ready Pod's IP instead of the Service (local control plane: no Endpoints there).
+    rest_via_pod_ips: bool = False
     # How often a KafkaConnect's status is refreshed from its Deployment and REST API.
     status_interval_seconds: float = 15.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
@@ -31,6 +33,7 @@ class OperatorSettings:
         return cls(
             operator_image=env.get("KCO_OPERATOR_IMAGE", DEFAULT_OPERATOR_IMAGE),
             rest_url_overrides=json.loads(env.get("KCO_REST_URL_OVERRIDES", "{}")),
+            rest_via_pod_ips=env.get("KCO_REST_VIA_POD_IPS", "") in {"1", "true"},
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             kubeconfig=env.get("KUBECONFIG") or None,

@@ -54,7 +54,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed:
-        for name in ("testbed", "own_cluster", "control_plane"):
+        for name in ("testbed", "own_cluster", "control_plane", "pod_runner"):
             holder = getattr(item, "funcargs", {}).get(name)
             if holder is not None and hasattr(holder, "logs"):
                 report.sections.append((f"{name} logs", holder.logs()))

@@ -159,3 +159,19 @@ def _unescape(text: str) -> str:
         out.append({"n": "\n", "r": "\r", "t": "\t", "f": "\f"}.get(nxt, nxt))
         index += 2
     return "".join(out)
+
+
+def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: int, plugin_path: str) -> WorkerSpec:
+    """A WorkerSpec reproducing a full property set (as the operator rendered it) at another address."""
+    rf = int(props.get("config.storage.replication.factor", "1"))
+    return WorkerSpec(
+        bootstrap_servers=props["bootstrap.servers"],
+        group_id=props["group.id"],
+        topics=InternalTopics(
+            props["config.storage.topic"], props["offset.storage.topic"], props["status.storage.topic"], rf
+        ),
+        rest_host=rest_host,
+        rest_port=rest_port,
+        plugin_path=plugin_path,
+        extra={k: v for k, v in props.items() if k not in OWNED_KEYS},
+    )

@@ -37,9 +37,8 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            # PDEATHSIG fires when the *thread* that forked exits, which would kill the child early.
-            raise RuntimeError(f"start {name} from the main thread")
+        # PDEATHSIG fires when the *thread* that forked exits: start children from the main thread or
+        # from a thread that lives as long as they should (the pod runner's loop).
         self.name = name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +51,7 @@ class ManagedProcess:
             env={**os.environ, **(env or {})},
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - started only from the main thread, see above
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         with _live_lock:
             _live.add(self)

@@ -92,7 +92,7 @@ def observe(
     desired = int(body.spec.get("replicas", 1))
     deployment = kube.get_deployment(api, ref.namespace, ref.workers)
     state = deployment.status if deployment is not None and deployment.status else None
-    url = settings.rest_url_overrides.get(f"{ref.namespace}/{ref.name}") or ref.rest_url(REST_PORT)
+    url = rest_url(ref, settings, api)
     ready = (state.ready_replicas or 0) if state else 0
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
@@ -108,6 +108,17 @@ def observe(
         warnings=warnings,
     )
     return kc_status.status(dict(body.status), seen)
+
+
+def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient) -> str:
+    """Where the operator reaches a cluster's REST API: the Service, unless a setting says otherwise."""
+    if override := settings.rest_url_overrides.get(f"{ref.namespace}/{ref.name}"):
+        return override
+    if settings.rest_via_pod_ips:
+        ips = kube.ready_pod_ips(api, ref.namespace, ref.label_selector())
+        if ips:
+            return f"http://{ips[0]}:{REST_PORT}"
+    return ref.rest_url(REST_PORT)
 
 
 def _ensure_topics(ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSettings) -> tuple[list[str], list[str]]:

@@ -45,3 +45,14 @@ def get_deployment(api: client.ApiClient, namespace: str, name: str) -> client.V
         if exc.status == 404:
             return None
         raise
+
+
+def ready_pod_ips(api: client.ApiClient, namespace: str, label_selector: str) -> list[str]:
+    """IPs of the Ready Pods matching the selector, in name order."""
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=label_selector).items
+    ips = []
+    for pod in sorted(pods, key=lambda p: str(p.metadata.name if p.metadata else "")):
+        conditions = pod.status.conditions or [] if pod.status else []
+        if pod.status and pod.status.pod_ip and any(c.type == "Ready" and c.status == "True" for c in conditions):
+            ips.append(pod.status.pod_ip)
+    return ips

@@ -1,0 +1,304 @@
+"""A kubelet stand-in for development and tests: runs KafkaConnect worker Pods as local Connect processes.
+
+It registers a Node and keeps its heartbeat, binds the worker Pods to it, gives each Pod a loopback
+address of its own (127.0.0.2, 127.0.0.3, ...), runs the Pod's init step and a real Connect worker
+with the configuration the operator rendered (its ConfigMap and the init container's arguments),
+and writes the Pod's status: phase, IP, Ready from the worker's /health, container restarts. A
+deleted Pod stops its worker. Local adaptations, because Pods here share one host: the REST
+listener binds the Pod's address, plugin.path and the output live in a folder per Pod, and the
+test bed's quick group timeouts apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import ipaddress
+import json
+import logging
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from connect_worker import podinit, properties
+from connect_worker.errors import WorkerError
+from connect_worker.process import WorkerProcess
+from connect_worker.runtime import ConnectRuntime
+from connect_worker.testbed import DEV_WORKER_PROPERTIES
+
+log = logging.getLogger(__name__)
+WORKER_SELECTOR = "app.kubernetes.io/name=kafka-connect"
+REST_PORT = 8083
+
+
+@dataclass
+class RunningPod:
+    namespace: str
+    name: str
+    uid: str
+    ip: str
+    worker: WorkerProcess | None = None
+    restarts: int = 0
+    started_at: str = ""
+    error: str = ""
+    ready: bool = False
+    last_status: dict[str, Any] = field(default_factory=dict)
+
+
+class PodRunner:
+    """Use as a context manager; it runs its loop in a thread of its own until stopped."""
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        runtime: ConnectRuntime,
+        work_dir: Path,
+        node_name: str = "kco-local-node",
+        interval: float = 1.0,
+    ) -> None:
+        self.node_name = node_name
+        self.work_dir = work_dir
+        self._core = client.CoreV1Api(api)
+        self._leases = client.CoordinationV1Api(api)
+        self._runtime = runtime
+        self._interval = interval
+        self._pods: dict[str, RunningPod] = {}
+        self._next_ip = ipaddress.IPv4Address("127.0.0.2")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pod-runner", daemon=True)
+        self._beats = 0
+
+    @property
+    def pods(self) -> dict[str, RunningPod]:
+        return dict(self._pods)
+
+    def start(self) -> None:
+        self._register_node()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def __enter__(self) -> PodRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def logs(self, lines: int = 30) -> str:
+        return "\n".join(
+            f"--- pod {key} ({p.ip}) ---\n{p.worker.log_tail(lines) if p.worker else p.error}"
+            for key, p in self._pods.items()
+        )
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    self._heartbeat()
+                    self._sync_pods()
+                except Exception:  # one bad pass must not end the runner; the next one retries
+                    log.exception("Pod runner pass failed")
+        finally:
+            for pod in self._pods.values():
+                if pod.worker:
+                    pod.worker.stop()
+
+    def _sync_pods(self) -> None:
+        listed = self._core.list_pod_for_all_namespaces(label_selector=WORKER_SELECTOR).items
+        seen: set[str] = set()
+        for pod in listed:
+            key = f"{pod.metadata.namespace}/{pod.metadata.name}"
+            seen.add(key)
+            if pod.metadata.deletion_timestamp:
+                self._remove(key, pod)
+            elif not pod.spec.node_name:
+                self._bind(pod)
+            elif pod.spec.node_name == self.node_name:
+                self._run(key, pod)
+        for key in set(self._pods) - seen:
+            self._forget(key)
+
+    def _bind(self, pod: client.V1Pod) -> None:
+        binding = client.V1Binding(
+            metadata=client.V1ObjectMeta(name=pod.metadata.name),
+            target=client.V1ObjectReference(kind="Node", name=self.node_name),
+        )
+        # The generated client cannot parse the binding answer (it has no body model); the call succeeds.
+        with contextlib.suppress(ValueError):
+            self._core.create_namespaced_pod_binding(
+                pod.metadata.name, pod.metadata.namespace, binding, _preload_content=False
+            )
+
+    def _run(self, key: str, pod: client.V1Pod) -> None:
+        running = self._pods.get(key)
+        if running is None:
+            running = RunningPod(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid, str(self._next_ip))
+            self._next_ip += 1
+            self._pods[key] = running
+            self._launch(running, pod)
+        elif running.worker is not None and not running.worker.is_running() and not running.error:
+            running.restarts += 1
+            self._launch(running, pod)
+        running.ready = running.worker is not None and running.worker.is_running() and _healthy(running.ip)
+        self._write_status(running)
+
+    def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
+        pod_dir = self.work_dir / running.namespace / running.name
+        try:
+            template = self._template(pod)
+            (pod_dir / "template").mkdir(parents=True, exist_ok=True)
+            (pod_dir / "template" / "worker.properties").write_text(template)
+            request = podinit.InitRequest(
+                template=pod_dir / "template" / "worker.properties",
+                output=pod_dir / "worker.properties",
+                plugin_dir=pod_dir / "plugins",
+                plugins_json=_init_argument(pod, "--plugins") or "[]",
+                env={"POD_IP": running.ip},
+            )
+            final = podinit.run(request)
+            local = {**DEV_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
+            spec = properties.spec_from_properties(local, running.ip, REST_PORT, str(pod_dir / "plugins"))
+            running.worker = WorkerProcess(self._runtime, spec, pod_dir)
+            running.worker.start()
+            running.started_at = _now()
+            running.error = ""
+        except (WorkerError, ApiException, OSError, KeyError) as exc:
+            running.error = f"{type(exc).__name__}: {exc}"
+            log.warning("Pod %s/%s cannot start: %s", running.namespace, running.name, running.error)
+
+    def _template(self, pod: client.V1Pod) -> str:
+        volume = next(v for v in pod.spec.volumes if v.config_map is not None and v.name == "template")
+        config_map = self._core.read_namespaced_config_map(volume.config_map.name, pod.metadata.namespace)
+        return str((config_map.data or {})["worker.properties"])
+
+    def _write_status(self, running: RunningPod) -> None:
+        ready = "True" if running.ready else "False"
+        state: dict[str, Any] = (
+            {"waiting": {"reason": "InitFailed", "message": running.error[:500]}}
+            if running.error
+            else {"running": {"startedAt": running.started_at}}
+        )
+        status = {
+            "phase": "Running" if not running.error else "Pending",
+            "hostIP": "127.0.0.1",
+            "podIP": running.ip,
+            "podIPs": [{"ip": running.ip}],
+            "startTime": running.started_at or _now(),
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Initialized", "status": "False" if running.error else "True"},
+                {"type": "ContainersReady", "status": ready},
+                {"type": "Ready", "status": ready},
+            ],
+            "containerStatuses": [
+                {
+                    "name": "connect",
+                    "ready": running.ready,
+                    "restartCount": running.restarts,
+                    "image": "local",
+                    "imageID": "",
+                    "started": running.worker is not None,
+                    "state": state,
+                }
+            ],
+        }
+        if status == running.last_status:
+            return
+        try:
+            self._core.patch_namespaced_pod_status(running.name, running.namespace, {"status": status})
+            running.last_status = status
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def _remove(self, key: str, pod: client.V1Pod) -> None:
+        """The Pod is terminating: stop its worker, then confirm the deletion as a kubelet does."""
+        self._forget(key)
+        with contextlib.suppress(ApiException):
+            self._core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
+
+    def _forget(self, key: str) -> None:
+        running = self._pods.pop(key, None)
+        if running is not None and running.worker is not None:
+            running.worker.stop()
+
+    # --- the node ------------------------------------------------------------------------------
+
+    def _register_node(self) -> None:
+        node = client.V1Node(
+            metadata=client.V1ObjectMeta(
+                name=self.node_name,
+                labels={"kubernetes.io/hostname": self.node_name, "topology.kubernetes.io/zone": "local"},
+            )
+        )
+        with contextlib.suppress(ApiException):
+            self._core.create_node(node)
+        self._heartbeat(force=True)
+
+    def _heartbeat(self, force: bool = False) -> None:
+        """Node Ready and its Lease renewed every ~10 s, so the node-lifecycle controller evicts nothing."""
+        self._beats += 1
+        if not force and self._beats % max(1, int(10 / self._interval)):
+            return
+        now = _now()
+        ready = {
+            "type": "Ready",
+            "status": "True",
+            "reason": "KubeletReady",
+            "message": "kco pod runner",
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
+        capacity = {"cpu": "8", "memory": "32Gi", "pods": "110"}
+        self._core.patch_node_status(
+            self.node_name,
+            {
+                "status": {
+                    "conditions": [ready],
+                    "capacity": capacity,
+                    "allocatable": capacity,
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                }
+            },
+        )
+        lease = client.V1Lease(
+            metadata=client.V1ObjectMeta(name=self.node_name, namespace="kube-node-lease"),
+            spec=client.V1LeaseSpec(
+                holder_identity=self.node_name,
+                lease_duration_seconds=40,
+                renew_time=datetime.datetime.now(datetime.UTC),
+            ),
+        )
+        try:
+            self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            self._leases.create_namespaced_lease("kube-node-lease", lease)
+
+
+def _init_argument(pod: client.V1Pod, flag: str) -> str | None:
+    args = list(pod.spec.init_containers[0].args or []) if pod.spec.init_containers else []
+    return args[args.index(flag) + 1] if flag in args else None
+
+
+def _healthy(ip: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{ip}:{REST_PORT}/health", timeout=0.5) as answer:
+            return bool(json.loads(answer.read()).get("status") == "healthy")
+    except (OSError, ValueError):
+        return False
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
