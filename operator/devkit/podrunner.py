@@ -25,8 +25,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from connect_worker import podinit, properties
-from connect_worker.errors import WorkerError
+from connect_worker import podinit, ports, properties
+from connect_worker.errors import PortInUseError, WorkerError
 from connect_worker.process import WorkerProcess
 from connect_worker.runtime import ConnectRuntime
 from connect_worker.testbed import DEV_WORKER_PROPERTIES
@@ -34,6 +34,15 @@ from connect_worker.testbed import DEV_WORKER_PROPERTIES
 log = logging.getLogger(__name__)
 WORKER_SELECTOR = "app.kubernetes.io/name=kafka-connect"
 REST_PORT = 8083
+# Pods share the machine with the control plane, the operator and other workers: sessions long
+# enough that a CPU-starved heartbeat does not expire a member and start a rebalance storm.
+POD_WORKER_PROPERTIES = {
+    **DEV_WORKER_PROPERTIES,
+    "session.timeout.ms": "6000",
+    "heartbeat.interval.ms": "1000",
+    "consumer.session.timeout.ms": "6000",
+    "consumer.heartbeat.interval.ms": "1000",
+}
 
 
 @dataclass
@@ -60,7 +69,9 @@ class PodRunner:
         work_dir: Path,
         node_name: str = "kco-local-node",
         interval: float = 1.0,
+        namespaces: tuple[str, ...] = (),
     ) -> None:
+        """`namespaces`: only run Pods there (empty: every namespace)."""
         self.node_name = node_name
         self.work_dir = work_dir
         self._core = client.CoreV1Api(api)
@@ -72,6 +83,7 @@ class PodRunner:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pod-runner", daemon=True)
         self._beats = 0
+        self._namespaces = namespaces
 
     @property
     def pods(self) -> dict[str, RunningPod]:
@@ -103,11 +115,12 @@ class PodRunner:
     def _loop(self) -> None:
         try:
             while not self._stop.wait(self._interval):
-                try:
-                    self._heartbeat()
-                    self._sync_pods()
-                except Exception:  # one bad pass must not end the runner; the next one retries
-                    log.exception("Pod runner pass failed")
+                # One failed step must neither end the runner nor block the other step; the next pass retries.
+                for step in (self._heartbeat, self._sync_pods):
+                    try:
+                        step()
+                    except Exception:
+                        log.exception("Pod runner step %s failed", step.__name__)
         finally:
             for pod in self._pods.values():
                 if pod.worker:
@@ -117,14 +130,19 @@ class PodRunner:
         listed = self._core.list_pod_for_all_namespaces(label_selector=WORKER_SELECTOR).items
         seen: set[str] = set()
         for pod in listed:
+            if self._namespaces and str(pod.metadata.namespace) not in self._namespaces:
+                continue
             key = f"{pod.metadata.namespace}/{pod.metadata.name}"
             seen.add(key)
-            if pod.metadata.deletion_timestamp:
-                self._remove(key, pod)
-            elif not pod.spec.node_name:
-                self._bind(pod)
-            elif pod.spec.node_name == self.node_name:
-                self._run(key, pod)
+            try:
+                if pod.metadata.deletion_timestamp:
+                    self._remove(key, pod)
+                elif not pod.spec.node_name:
+                    self._bind(pod)
+                elif pod.spec.node_name == self.node_name:
+                    self._run(key, pod)
+            except ApiException:  # one Pod's trouble must not stall the others
+                log.exception("Pod %s could not be handled", key)
         for key in set(self._pods) - seen:
             self._forget(key)
 
@@ -142,8 +160,7 @@ class PodRunner:
     def _run(self, key: str, pod: client.V1Pod) -> None:
         running = self._pods.get(key)
         if running is None:
-            running = RunningPod(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid, str(self._next_ip))
-            self._next_ip += 1
+            running = RunningPod(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid, self._allocate_ip())
             self._pods[key] = running
             self._launch(running, pod)
         elif running.worker is not None and not running.worker.is_running() and not running.error:
@@ -151,6 +168,19 @@ class PodRunner:
             self._launch(running, pod)
         running.ready = running.worker is not None and running.worker.is_running() and _healthy(running.ip)
         self._write_status(running)
+
+    def _allocate_ip(self) -> str:
+        """The next loopback address whose REST port is free (another runner may share the machine)."""
+        while True:
+            candidate = str(self._next_ip)
+            self._next_ip += 1
+            if self._next_ip > ipaddress.IPv4Address("127.255.255.254"):
+                self._next_ip = ipaddress.IPv4Address("127.0.0.2")
+            try:
+                ports.ensure_free(candidate, REST_PORT, "a Pod")
+                return candidate
+            except PortInUseError:
+                continue
 
     def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
         pod_dir = self.work_dir / running.namespace / running.name
@@ -166,7 +196,7 @@ class PodRunner:
                 env={"POD_IP": running.ip},
             )
             final = podinit.run(request)
-            local = {**DEV_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
+            local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
             spec = properties.spec_from_properties(local, running.ip, REST_PORT, str(pod_dir / "plugins"))
             running.worker = WorkerProcess(self._runtime, spec, pod_dir)
             running.worker.start()
@@ -215,7 +245,10 @@ class PodRunner:
         if status == running.last_status:
             return
         try:
-            self._core.patch_namespaced_pod_status(running.name, running.namespace, {"status": status})
+            # A merge patch replaces lists (podIPs, conditions) instead of merging them by key.
+            self._core.patch_namespaced_pod_status(
+                running.name, running.namespace, {"status": status}, _content_type="application/merge-patch+json"
+            )
             running.last_status = status
         except ApiException as exc:
             if exc.status != 404:
@@ -271,20 +304,21 @@ class PodRunner:
                 }
             },
         )
-        lease = client.V1Lease(
-            metadata=client.V1ObjectMeta(name=self.node_name, namespace="kube-node-lease"),
-            spec=client.V1LeaseSpec(
-                holder_identity=self.node_name,
-                lease_duration_seconds=40,
-                renew_time=datetime.datetime.now(datetime.UTC),
-            ),
-        )
+        renewed = datetime.datetime.now(datetime.UTC)
         try:
-            self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
+            lease = self._leases.read_namespaced_lease(self.node_name, "kube-node-lease")
         except ApiException as exc:
             if exc.status != 404:
                 raise
-            self._leases.create_namespaced_lease("kube-node-lease", lease)
+            fresh = client.V1Lease(
+                metadata=client.V1ObjectMeta(name=self.node_name, namespace="kube-node-lease"),
+                spec=client.V1LeaseSpec(holder_identity=self.node_name, lease_duration_seconds=40, renew_time=renewed),
+            )
+            self._leases.create_namespaced_lease("kube-node-lease", fresh)
+            return
+        # An update of a Lease must carry the resourceVersion it was read at.
+        lease.spec.renew_time = renewed
+        self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
 
 
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:

@@ -63,14 +63,17 @@ def plan(
     settings: PlannerSettings,
     now: float,
     removed: frozenset[str] = frozenset(),
+    protected: frozenset[str] = frozenset(),
 ) -> Plan:
+    """`removed`: declared connectors being deleted. `protected`: declared but not syncable now (an invalid
+    resource): left alone, never taken for unmanaged."""
     plans: dict[str, ConnectorPlan] = {}
     for name, want in desired.items():
         plans[name] = _plan_connector(want, observed.get(name), memory.get(name, ConnectorMemory()), settings, now)
     for name in sorted(removed - desired.keys()):
         if name in observed:
             plans[name] = ConnectorPlan(name, actions=(act.Delete("removed"),))
-    for name in sorted(observed.keys() - desired.keys() - removed):
+    for name in sorted(observed.keys() - desired.keys() - removed - protected):
         if settings.unmanaged == "delete":
             plans[name] = ConnectorPlan(name, actions=(act.Delete("unmanaged"),), unmanaged=True)
         elif settings.unmanaged == "report":

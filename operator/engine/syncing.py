@@ -30,6 +30,7 @@ async def sync(
     settings: PlannerSettings = PlannerSettings(),
     *,
     removed: frozenset[str] = frozenset(),
+    protected: frozenset[str] = frozenset(),
     concurrency: int = 8,
     server_version: tuple[int, ...] = (3, 9),
     clock: Callable[[], float] = time.time,
@@ -37,7 +38,7 @@ async def sync(
     started, calls_before = time.monotonic(), client.stats.total_calls
     seen = observed.from_expanded(await client.list_expanded())
     now = clock()
-    the_plan = planner.plan(desired, seen, memory, settings, now, removed)
+    the_plan = planner.plan(desired, seen, memory, settings, now, removed, protected)
     outcomes = await executor.execute(the_plan, client, concurrency=concurrency, server_version=server_version)
     memory_after = results.remember(memory, the_plan, outcomes, clock())
     return SyncReport(

@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 import yaml
 
-from connect_operator.handlers import kafkaconnect
+from connect_operator.handlers import connectors, kafkaconnect
 from connect_operator.kube import client as kube
 from connect_operator.settings import OperatorSettings
 
@@ -38,6 +38,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         return kopf.login_via_client(**kwargs)
 
     kafkaconnect.register(registry, settings, api)
+    connectors.register(registry, settings, api)
     return registry
 
 

@@ -6,6 +6,8 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,8 +17,10 @@ from connect_operator import runner
 from connect_operator.api import crdgen
 from connect_operator.devkit import k8sbuild
 from connect_operator.devkit.controlplane import ControlPlane
+from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.settings import OperatorSettings
 from connect_worker import settings
+from connect_worker.testbed import Testbed
 from tests.support.polling import poll_until
 
 
@@ -84,5 +88,49 @@ def operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace
     thread.start()
     assert ready.wait(30), "the operator did not start"
     yield RunningOperator(settings, thread, stop)
+    stop.set()
+    thread.join(30)
+
+
+LOCAL_CLUSTER = "local"
+
+
+def kafkaconnect_manifest(namespace: str, testbed: Testbed, **spec: Any) -> dict[str, Any]:
+    """A 2-worker KafkaConnect on the test bed's broker, with topics of replication factor 1."""
+    one = {"replicationFactor": 1}
+    return {
+        "apiVersion": "kco.dev/v1alpha1",
+        "kind": "KafkaConnect",
+        "metadata": {"name": LOCAL_CLUSTER},
+        "spec": {
+            "replicas": 2,
+            "bootstrapServers": testbed.bootstrap_servers,
+            "groupId": f"{namespace}-workers",
+            "internalTopics": {"config": one, "offset": one, "status": one},
+            **spec,
+        },
+    }
+
+
+@pytest.fixture
+def pod_runner(api: client.ApiClient, testbed: Testbed, tmp_path: Path, namespace: str) -> Iterator[PodRunner]:
+    assert testbed.runtime is not None
+    with PodRunner(api, testbed.runtime, tmp_path / "pods", namespaces=(namespace,)) as running:
+        yield running
+
+
+@pytest.fixture
+def local_operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace: str) -> Iterator[None]:
+    settings = OperatorSettings(
+        kubeconfig=str(control_plane.endpoints.kubeconfig),
+        namespaces=(namespace,),
+        status_interval_seconds=2,
+        rest_via_pod_ips=True,
+    )
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield
     stop.set()
     thread.join(30)

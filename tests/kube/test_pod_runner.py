@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client, dynamic
 
-from connect_operator import runner
-from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
-from connect_operator.settings import OperatorSettings
 from connect_worker import ports
 from connect_worker.testbed import Testbed
 from tests.support.connect_http import call
@@ -22,30 +17,6 @@ from tests.support.polling import poll_until
 pytestmark = pytest.mark.kube
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
-
-
-@pytest.fixture
-def pod_runner(api: client.ApiClient, testbed: Testbed, tmp_path: Path) -> Iterator[PodRunner]:
-    assert testbed.runtime is not None
-    with PodRunner(api, testbed.runtime, tmp_path / "pods") as running:
-        yield running
-
-
-@pytest.fixture
-def local_operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace: str) -> Iterator[None]:
-    settings = OperatorSettings(
-        kubeconfig=str(control_plane.endpoints.kubeconfig),
-        namespaces=(namespace,),
-        status_interval_seconds=2,
-        rest_via_pod_ips=True,
-    )
-    stop, ready = threading.Event(), threading.Event()
-    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield
-    stop.set()
-    thread.join(30)
 
 
 def _pods(api: client.ApiClient, namespace: str) -> list[Any]:

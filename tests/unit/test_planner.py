@@ -301,3 +301,11 @@ def test_memory_round_trips_through_json() -> None:
         applied_hash="h", restart_count=2, handled_task_restart_ids=("x",), invalid_errors={"k": ("bad",)}
     )
     assert ConnectorMemory.from_json(mem.to_json()) == mem
+
+
+def test_protected_connectors_are_never_taken_for_unmanaged() -> None:
+    held = want("held")
+    the_plan = plan(
+        {}, {"held": seen(held)}, {}, PlannerSettings(unmanaged="delete"), NOW, protected=frozenset({"held"})
+    )
+    assert "held" not in the_plan.connectors

@@ -130,6 +130,9 @@ class ConnectorStatus(BaseModel):
     auto_restart: AutoRestartStatus | None = Field(default=None, alias="autoRestart", description="Auto-restarts.")
     handled: HandledRequests | None = Field(default=None, description="One-shot requests already honoured.")
     offsets: list[dict[str, Any]] | None = Field(default=None, description="Offsets listed by the last list request.")
+    sync: dict[str, Any] | None = Field(
+        default=None, description="The sync engine's memory of this connector (writes, restarts, handled ids)."
+    )
 
 
 class ObjectMeta(BaseModel):

@@ -1,0 +1,261 @@
+"""Connectors: one sync loop per KafkaConnect (a kopf daemon) runs the engine for all its Connectors.
+
+Connector events only wake their cluster's loop; they make no REST call of their own. Deletion is
+held by a finalizer until the loop has deleted the connector from Connect (or the cluster is gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from connect_operator.api.v1alpha1 import GROUP, VERSION
+from connect_operator.api.v1alpha1.connector import Connector
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.connect.client import ConnectClient
+from connect_operator.connect.errors import ConnectError
+from connect_operator.engine import syncing
+from connect_operator.engine.desired import DesiredConnector, from_connector
+from connect_operator.engine.memory import ConnectorMemory
+from connect_operator.engine.planner import PlannerSettings
+from connect_operator.handlers.kafkaconnect import rest_url
+from connect_operator.render.names import ClusterRef
+from connect_operator.settings import OperatorSettings
+from connect_operator.status import connector as connector_status
+
+log = logging.getLogger(__name__)
+DEBOUNCE_SECONDS = 0.3
+
+
+@dataclass
+class Loops:
+    """What the sync loops and the Connector handlers share (one event loop: kopf's)."""
+
+    wakers: dict[str, asyncio.Event] = field(default_factory=dict)
+    deleted: dict[str, set[str]] = field(default_factory=dict)
+
+    def wake(self, namespace: str, cluster: str) -> None:
+        self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
+    loops = Loops()
+
+    @kopf.on.resume(GROUP, VERSION, "connectors", registry=registry)
+    @kopf.on.create(GROUP, VERSION, "connectors", registry=registry)
+    @kopf.on.update(GROUP, VERSION, "connectors", registry=registry, field="spec")
+    async def connector_changed(spec: kopf.Spec, namespace: str | None, **_: Any) -> None:
+        loops.wake(namespace or "", str(spec.get("cluster", "")))
+
+    @kopf.on.delete(GROUP, VERSION, "connectors", registry=registry)
+    async def connector_deleted(body: kopf.Body, spec: kopf.Spec, name: str, namespace: str | None, **_: Any) -> None:
+        namespace = namespace or ""
+        cluster = str(spec.get("cluster", ""))
+        key = f"{namespace}/{cluster}"
+        if name in loops.deleted.get(key, set()):
+            loops.deleted[key].discard(name)
+            return
+        if not await asyncio.to_thread(_kafkaconnect, api, namespace, cluster):
+            kopf.warn(body, reason="ClusterGone", message=f"KafkaConnect {cluster} is gone; released without a delete")
+            return
+        loops.wake(namespace, cluster)
+        raise kopf.TemporaryError("waiting for the sync loop to delete the connector from Connect", delay=1)
+
+    @kopf.daemon(GROUP, VERSION, "kafkaconnects", registry=registry, cancellation_timeout=10)
+    async def sync_connectors(
+        body: kopf.Body, name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any
+    ) -> None:
+        key = f"{namespace}/{name}"
+        waker = loops.wakers.setdefault(key, asyncio.Event())
+        while not stopped:
+            try:
+                await _sync_once(body, api, settings, loops)
+            except Exception:  # keep the loop alive; the next pass retries from scratch
+                log.exception("Connector sync of %s failed", key)
+            try:
+                await asyncio.wait_for(waker.wait(), timeout=settings.status_interval_seconds)
+                await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of edits land in one sync
+            except TimeoutError:
+                pass
+            waker.clear()
+
+
+async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops) -> None:
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    now = _now()
+    listed = await asyncio.to_thread(_connectors_of, api, ref)
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in body.status.get("conditions", []))
+    if not ready:
+        for obj in listed:
+            await _write_status(
+                api,
+                obj,
+                connector_status.not_synced(
+                    obj.get("status") or {},
+                    "ClusterNotReady",
+                    f"KafkaConnect {ref.name} is not Ready",
+                    _generation(obj),
+                    now,
+                ),
+            )
+        return
+    cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
+    desired: dict[str, DesiredConnector] = {}
+    memory: dict[str, ConnectorMemory] = {}
+    removed: set[str] = set()
+    protected: set[str] = set()
+    by_name = {obj["metadata"]["name"]: obj for obj in listed}
+    for name, obj in by_name.items():
+        if obj["metadata"].get("deletionTimestamp"):
+            removed.add(name)
+            continue
+        problem = None
+        try:
+            connector = Connector.model_validate(obj)
+            wanted = from_connector(connector, default_auto_restart=cluster_spec.auto_restart)
+            hidden = sorted({secret for secret, _ in wanted.secret_refs} - set(cluster_spec.exposed_secrets))
+            if hidden:
+                problem = (
+                    "SecretNotExposed",
+                    f"Secrets {', '.join(hidden)} are not in KafkaConnect "
+                    f"{ref.name}'s spec.exposedSecrets; add them there",
+                )
+        except ValidationError as exc:
+            problem = ("InvalidSpec", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        if problem:
+            protected.add(name)
+            await _write_status(
+                api, obj, connector_status.not_synced(obj.get("status") or {}, *problem, _generation(obj), now)
+            )
+            continue
+        desired[name] = wanted
+        memory[name] = ConnectorMemory.from_json((obj.get("status") or {}).get("sync") or {})
+    url = rest_url(ref, settings, api)
+    try:
+        async with ConnectClient(url) as rest:
+            report = await syncing.sync(
+                rest,
+                desired,
+                memory,
+                PlannerSettings(unmanaged=cluster_spec.unmanaged_connectors),
+                removed=frozenset(removed),
+                protected=frozenset(protected),
+            )
+    except ConnectError as exc:
+        for name in desired:
+            await _write_status(
+                api,
+                by_name[name],
+                connector_status.not_synced(
+                    by_name[name].get("status") or {},
+                    "ConnectUnreachable",
+                    f"{url}: {exc}",
+                    _generation(by_name[name]),
+                    now,
+                ),
+            )
+        return
+    for name in removed:
+        gone = report.results.get(name)
+        if name not in report.observed or (gone is not None and gone.deleted):
+            loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).add(name)
+    for name, result in report.results.items():
+        if name not in by_name or name in removed:
+            continue
+        obj = by_name[name]
+        mem = report.memory.get(name, ConnectorMemory())
+        status = connector_status.from_result(obj.get("status") or {}, result, mem, _generation(obj), now)
+        await _write_status(api, obj, status)
+        if result.drift:
+            _event(
+                api,
+                obj,
+                "Warning",
+                "DriftReverted",
+                f"Config changed in Connect behind the operator's back was reverted: {', '.join(result.drift)}",
+            )
+        elif result.actions:
+            _event(api, obj, "Normal", "Synced", f"Did {', '.join(result.actions)}")
+
+
+def _connectors_of(api: client.ApiClient, ref: ClusterRef) -> list[dict[str, Any]]:
+    listed: dict[str, Any] = client.CustomObjectsApi(api).list_namespaced_custom_object(  # type: ignore[assignment]
+        GROUP, VERSION, ref.namespace, "connectors"
+    )
+    return [obj for obj in listed["items"] if (obj.get("spec") or {}).get("cluster") == ref.name]
+
+
+def _kafkaconnect(api: client.ApiClient, namespace: str, name: str) -> bool:
+    try:
+        client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, namespace, "kafkaconnects", name)
+        return True
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+async def _write_status(api: client.ApiClient, obj: Mapping[str, Any], status: dict[str, Any]) -> None:
+    if _same(obj.get("status") or {}, status):
+        return
+    meta = obj["metadata"]
+    try:
+        await asyncio.to_thread(
+            client.CustomObjectsApi(api).patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            meta["namespace"],
+            "connectors",
+            meta["name"],
+            {"status": status},
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def _same(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    return all(before.get(k) == v for k, v in after.items())
+
+
+def _event(api: client.ApiClient, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    meta = obj["metadata"]
+    event = client.CoreV1Event(
+        metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=meta["namespace"]),
+        involved_object=client.V1ObjectReference(
+            api_version=f"{GROUP}/{VERSION}",
+            kind="Connector",
+            name=meta["name"],
+            namespace=meta["namespace"],
+            uid=meta["uid"],
+        ),
+        type=type_,
+        reason=reason,
+        message=message[:1000],
+        source=client.V1EventSource(component="kco-operator"),
+        first_timestamp=datetime.datetime.now(datetime.UTC),
+        last_timestamp=datetime.datetime.now(datetime.UTC),
+        count=1,
+    )
+    try:
+        client.CoreV1Api(api).create_namespaced_event(meta["namespace"], event)
+    except ApiException:
+        log.warning("Could not post the %s Event for %s/%s", reason, meta["namespace"], meta["name"])
+
+
+def _generation(obj: Mapping[str, Any]) -> int | None:
+    value = obj["metadata"].get("generation")
+    return int(value) if value is not None else None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,90 @@
+"""A Connector's status from one sync's result: conditions, state, tasks, drift, requests, engine memory."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from connect_operator.engine.memory import ConnectorMemory
+from connect_operator.engine.results import ConnectorResult
+from connect_operator.status.conditions import set_condition
+
+
+def _rfc3339(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_result(
+    previous: Mapping[str, Any], result: ConnectorResult, memory: ConnectorMemory, generation: int | None, now: str
+) -> dict[str, Any]:
+    conditions: list[dict[str, Any]] = list(previous.get("conditions") or [])
+    if result.config_valid is False:
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in result.field_errors.items())
+        conditions = set_condition(
+            conditions,
+            "ConfigValid",
+            False,
+            "ValidationFailed",
+            f"Connect rejected the config, nothing was sent: {detail}",
+            generation,
+            now,
+        )
+    elif result.config_valid is True or result.state is not None:
+        conditions = set_condition(conditions, "ConfigValid", True, "Valid", "", generation, now)
+    failed = [t for t in result.tasks if t.state == "FAILED"]
+    if result.errors:
+        conditions = set_condition(conditions, "Synced", False, "SyncFailed", "; ".join(result.errors), generation, now)
+    elif result.waiting:
+        conditions = set_condition(conditions, "Synced", False, "Waiting", result.waiting, generation, now)
+    else:
+        done = ", ".join(result.actions) or "nothing to change"
+        conditions = set_condition(conditions, "Synced", True, "Synced", done, generation, now)
+    if result.config_valid is False:
+        ready = (False, "ConfigInvalid", "the config is invalid; see ConfigValid")
+    elif result.state == "FAILED" or failed:
+        what = "the connector" if result.state == "FAILED" else f"task {failed[0].id}"
+        trace = (result.trace if result.state == "FAILED" else failed[0].trace) or ""
+        ready = (False, "Failed", f"{what} FAILED: {trace.splitlines()[0] if trace else 'no trace'}")
+    elif result.state is None:
+        ready = (False, "NotCreated", result.waiting or "not in Connect yet")
+    elif result.errors:
+        ready = (False, "SyncFailed", "; ".join(result.errors))
+    else:
+        running = sum(t.state == "RUNNING" for t in result.tasks)
+        ready = (True, result.state.title(), f"{result.state}, {running}/{len(result.tasks)} tasks running")
+    conditions = set_condition(conditions, "Ready", ready[0], ready[1], ready[2], generation, now)
+    running = sum(t.state == "RUNNING" for t in result.tasks)
+    status: dict[str, Any] = {
+        "conditions": conditions,
+        "observedGeneration": generation,
+        "state": result.state,
+        "workerId": result.worker_id or None,
+        "tasks": [{"id": t.id, "state": t.state, "workerId": t.worker_id, "trace": t.trace} for t in result.tasks],
+        "tasksReady": f"{running}/{len(result.tasks)}",
+        "drift": list(result.drift),
+        "validationErrors": {k: list(v) for k, v in result.field_errors.items()},
+        "autoRestart": {"count": result.restart_count, "lastRestartTime": _rfc3339(result.last_restart_at)},
+        "handled": {
+            "restart": result.handled_restart_id,
+            "taskRestarts": list(result.handled_task_restart_ids),
+            "offsets": result.handled_offsets_id,
+        },
+        "sync": memory.to_json(),
+    }
+    if result.topics is not None:
+        status["topics"] = result.topics
+    if result.offsets is not None:
+        status["offsets"] = result.offsets
+    return status
+
+
+def not_synced(
+    previous: Mapping[str, Any], reason: str, message: str, generation: int | None, now: str
+) -> dict[str, Any]:
+    """The cluster cannot be reached or is not ready: say so, keep what was known."""
+    conditions = set_condition(list(previous.get("conditions") or []), "Ready", False, reason, message, generation, now)
+    conditions = set_condition(conditions, "Synced", False, reason, message, generation, now)
+    return {"conditions": conditions, "observedGeneration": generation}
