@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def test_connectors_run_report_pause_restart_and_delete_through_the_api(
 
     for name in ("source", "sink"):
         try:
-            status = poll_until(lambda n=name: ready(n), 150, f"Connector {name} Ready")
+            status = poll_until(functools.partial(ready, name), 150, f"Connector {name} Ready")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last statuses: {last}") from None
         assert status["state"] == "RUNNING" and status["tasksReady"] == "1/1"
@@ -103,7 +104,9 @@ def test_connectors_run_report_pause_restart_and_delete_through_the_api(
     assert paused["observedGeneration"] == 2
     poll_until(lambda: (status_of("sink").get("handled") or {}).get("restart") == "r1", 30, "restart r1 handled")
 
-    pod_ip = client.CoreV1Api(api).list_namespaced_pod(namespace).items[0].status.pod_ip
+    pod = client.CoreV1Api(api).list_namespaced_pod(namespace).items[0]
+    assert pod.status is not None
+    pod_ip = pod.status.pod_ip
     connectors.delete(namespace=namespace, name="source")
     poll_until(
         lambda: all(c.metadata.name != "source" for c in connectors.get(namespace=namespace).items),
