@@ -4,7 +4,7 @@ BIN := .venv/bin
 export PYTHONSAFEPATH := 1
 TYPECHECK_ROOT := .cache/typecheck
 
-.PHONY: dev test setup lint typecheck layers pytest clean
+.PHONY: dev test test-e2e setup lint typecheck layers pytest clean
 
 .venv/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -34,6 +34,10 @@ layers:
 
 pytest:
 	$(BIN)/pytest
+
+# The whole loop on the local control plane with real worker Pods (the pod runner), run on its own.
+test-e2e: setup
+	$(BIN)/pytest -m e2e tests/kube
 
 clean:
 	rm -rf .venv .cache .mypy_cache .pytest_cache .ruff_cache

@@ -15,7 +15,8 @@ from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
 
-pytestmark = pytest.mark.kube
+# Real workers in Pods share 2 cores and one broker with the rest of the suite; run them on their own.
+pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
