@@ -206,6 +206,17 @@ def test_offsets_and_task_restart_requests_on_real_connect(
             assert report.results[name].actions == ("RestartTask(0, t-1)",)
             assert report.results[name].handled_task_restart_ids == ("t-1",)
 
+            async def committed() -> None:
+                for _ in range(60):
+                    if (await client.offsets(name)).offsets:
+                        return
+                    await asyncio.sleep(0.5)
+                raise AssertionError("the source never committed an offset")
+
+            # Offsets are listed as committed; ask only once there is a position to show.
+            await committed()
+            stopped = {name: connector(name, config=config, state="stopped")}
+            await engine.converge(stopped, in_state(name, "STOPPED", 0), 60, "STOPPED")
             listing = {name: connector(name, config=config, state="stopped", offsets={"id": "o-1", "action": "list"})}
 
             def has_position(report: syncing.SyncReport) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -74,22 +75,31 @@ class RunningOperator:
     stop: threading.Event
 
 
+@contextlib.contextmanager
+def running_operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
+    """The real operator (kopf) in a thread, stopped and joined on exit."""
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True, name="operator")
+    thread.start()
+    assert ready.wait(30), "the operator did not start"
+    try:
+        yield RunningOperator(settings, thread, stop)
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 @pytest.fixture
 def operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace: str) -> Iterator[RunningOperator]:
-    """The real operator (kopf, in a thread) watching this test's namespace."""
+    """The operator watching this test's namespace."""
     settings = OperatorSettings(
         kubeconfig=str(control_plane.endpoints.kubeconfig),
         namespaces=(namespace,),
         status_interval_seconds=2,
         kafka_admin_timeout_seconds=10,
     )
-    stop, ready = threading.Event(), threading.Event()
-    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True, name="operator")
-    thread.start()
-    assert ready.wait(30), "the operator did not start"
-    yield RunningOperator(settings, thread, stop)
-    stop.set()
-    thread.join(30)
+    with running_operator(settings) as running:
+        yield running
 
 
 LOCAL_CLUSTER = "local"
@@ -121,16 +131,12 @@ def pod_runner(api: client.ApiClient, testbed: Testbed, tmp_path: Path, namespac
 
 @pytest.fixture
 def local_operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace: str) -> Iterator[None]:
+    """The operator as `kco dev` runs it: reaching the workers by Pod IP."""
     settings = OperatorSettings(
         kubeconfig=str(control_plane.endpoints.kubeconfig),
         namespaces=(namespace,),
         status_interval_seconds=2,
         rest_via_pod_ips=True,
     )
-    stop, ready = threading.Event(), threading.Event()
-    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield
-    stop.set()
-    thread.join(30)
+    with running_operator(settings):
+        yield
