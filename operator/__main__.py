@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from connect_operator import runner
 from connect_operator.settings import OperatorSettings
 
 if __name__ == "__main__":
-    runner.run(
-        OperatorSettings.from_env(),
-        liveness_endpoint=os.environ.get("KCO_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz"),
-    )
+    runner.run(OperatorSettings.from_env())

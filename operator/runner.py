@@ -7,6 +7,7 @@ import threading
 
 import kopf
 
+from connect_operator import metrics
 from connect_operator.handlers.registry import build_registry
 from connect_operator.settings import OperatorSettings
 
@@ -15,17 +16,34 @@ def run(
     settings: OperatorSettings,
     stop_flag: threading.Event | None = None,
     ready_flag: threading.Event | None = None,
-    liveness_endpoint: str | None = None,
 ) -> None:
+    if settings.log_format == "json":
+        kopf.configure(log_format=kopf.LogFormat.JSON)
     registry = build_registry(settings)
+    server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port else None
+    try:
+        _run_kopf(settings, registry, stop_flag, ready_flag)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def _run_kopf(
+    settings: OperatorSettings,
+    registry: kopf.OperatorRegistry,
+    stop_flag: threading.Event | None,
+    ready_flag: threading.Event | None,
+) -> None:
     asyncio.run(
         kopf.operator(
             registry=registry,
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
-            standalone=True,
+            standalone=settings.peering_name is None,
+            peering_name=settings.peering_name,
             stop_flag=stop_flag,
             ready_flag=ready_flag,
-            liveness_endpoint=liveness_endpoint,
+            liveness_endpoint=settings.liveness_endpoint,
         )
     )

@@ -20,12 +20,23 @@ class OperatorSettings:
     rest_via_pod_ips: bool = False
     # How often a KafkaConnect's status is refreshed from its Deployment and REST API.
     status_interval_seconds: float = 15.0
+    # Wait this long after a referenced Secret changes before restarting the connectors that use it:
+    # kubelets refresh mounted Secret files within about their sync period (1 minute by default).
+    secret_propagation_seconds: float = 90.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
     # A kubeconfig to use instead of the in-cluster service account.
     kubeconfig: str | None = None
     # Namespaces to watch; empty: the whole cluster.
     namespaces: tuple[str, ...] = ()
+    # kopf's liveness probe endpoint; None turns it off. (Off when embedded; from_env turns it on.)
+    liveness_endpoint: str | None = None
+    # Port of the Prometheus /metrics endpoint; 0 turns it off. (Off when embedded; from_env: 9090.)
+    metrics_port: int = 0
+    # "plain" or "json" (one JSON object per line, for log collectors).
+    log_format: str = "plain"
+    # kopf peering name for several replicas with one active; None: a single replica, no peering.
+    peering_name: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -35,7 +46,12 @@ class OperatorSettings:
             rest_url_overrides=json.loads(env.get("KCO_REST_URL_OVERRIDES", "{}")),
             rest_via_pod_ips=env.get("KCO_REST_VIA_POD_IPS", "") in {"1", "true"},
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
+            secret_propagation_seconds=float(env.get("KCO_SECRET_PROPAGATION_SECONDS", "90")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             kubeconfig=env.get("KUBECONFIG") or None,
             namespaces=tuple(n for n in env.get("KCO_WATCH_NAMESPACES", "").split(",") if n),
+            liveness_endpoint=env.get("KCO_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz") or None,
+            metrics_port=int(env.get("KCO_METRICS_PORT", "9090")),
+            log_format=env.get("KCO_LOG_FORMAT", "plain"),
+            peering_name=env.get("KCO_PEERING_NAME") or None,
         )

@@ -12,7 +12,7 @@ import asyncio
 import random
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -74,8 +74,12 @@ class CallStats:
     """Every call by route ("PUT /connectors/{name}/config"), for metrics and benchmarks."""
 
     routes: dict[str, RouteStats] = field(default_factory=dict)
+    # Told of every attempt (route, seconds, failed): the operator's metrics listen here.
+    listener: Callable[[str, float, bool], None] | None = None
 
     def record(self, route: str, seconds: float, *, retried: bool, failed: bool) -> None:
+        if self.listener is not None:
+            self.listener(route, seconds, retried or failed)
         entry = self.routes.setdefault(route, RouteStats())
         entry.calls += 1
         entry.seconds += seconds

@@ -22,6 +22,7 @@ class Create:
     # A connector created now has nothing to restart: these pending request ids count as handled.
     restart_id: str | None = None
     task_restart_ids: tuple[str, ...] = ()
+    secrets_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Restart:
     include_tasks: bool
     only_failed: bool
     request_id: str | None = None  # None: an automatic restart
+    secrets_version: str | None = None  # set: a restart to pick up changed Secret values
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def describe(action: Action) -> str:
             return f"Update(drift: {', '.join(drift)})"
         case ChangeState(target=target):
             return {"RUNNING": "Resume", "PAUSED": "Pause", "STOPPED": "Stop"}[target]
+        case Restart(secrets_version=str()):
+            return "Restart(secret changed)"
         case Restart(request_id=None):
             return "AutoRestart"
         case Restart(request_id=rid):

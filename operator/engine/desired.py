@@ -41,6 +41,9 @@ class DesiredConnector:
     offsets: OffsetsRequest | None = None
     auto_restart: AutoRestartPolicy = field(default_factory=AutoRestartPolicy)
     secret_refs: frozenset[tuple[str, str]] = frozenset()
+    # A digest of the referenced Secrets' values ("" without references, None when unknown): a change
+    # restarts the connector, since Connect resolves config-provider placeholders only when it starts.
+    secrets_version: str | None = ""
 
     @property
     def full_config(self) -> dict[str, str]:
@@ -73,11 +76,23 @@ DEFAULT_SECRETS_ROOT = "/mnt/kco/secrets"
 DEFAULT_PLACEHOLDER = directory_placeholder(DEFAULT_SECRETS_ROOT)
 
 
+def secrets_version(values: Mapping[tuple[str, str], bytes]) -> str:
+    """A digest of the referenced Secret values, keyed by (Secret, key); never the values themselves."""
+    if not values:
+        return ""
+    digest = hashlib.sha256()
+    for (secret, key), value in sorted(values.items()):
+        digest.update(f"{secret}\0{key}\0".encode() + hashlib.sha256(value).digest())
+    return digest.hexdigest()[:16]
+
+
 def from_connector(
     connector: Connector,
     placeholder: SecretPlaceholder = DEFAULT_PLACEHOLDER,
     default_auto_restart: AutoRestartPolicy | None = None,
+    secret_values: Mapping[tuple[str, str], bytes] | None = None,
 ) -> DesiredConnector:
+    """`secret_values`: the current value of each referenced (Secret, key); None when not read."""
     spec = connector.spec
     refs = frozenset(
         (v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key)
@@ -95,4 +110,7 @@ def from_connector(
         offsets=spec.offsets,
         auto_restart=spec.auto_restart or default_auto_restart or AutoRestartPolicy(),
         secret_refs=refs,
+        secrets_version=None
+        if secret_values is None
+        else secrets_version({ref: secret_values[ref] for ref in refs if ref in secret_values}),
     )

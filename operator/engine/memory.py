@@ -24,6 +24,11 @@ class ConnectorMemory:
     invalid_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     validated_at: float | None = None
     topics_at: float | None = None
+    # The Secrets digest the running connector resolved, and a newer one waiting for kubelets to
+    # refresh the mounted files before the connector restarts.
+    secrets_version: str | None = None
+    secrets_pending: str | None = None
+    secrets_pending_since: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -30,6 +30,9 @@ class PlannerSettings:
     revalidate_seconds: float = 300.0
     # None: never read topics; else refresh each connector's topics this often, one connector a sync.
     topics_refresh_seconds: float | None = None
+    # Kubelets refresh mounted Secret files a while after a Secret changes; a restart any sooner
+    # would resolve the old value again.
+    secret_propagation_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class ConnectorPlan:
     auto_restart_exhausted: bool = False
     healthy: bool = False
     reset_after_seconds: float | None = None
+    # The Secrets digest to remember as resolved without a restart, or the newer one now waiting.
+    secrets_record: str | None = None
+    secrets_pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ def _plan_connector(
             want.state,
             restart_id=want.restart.id if want.restart else None,
             task_restart_ids=tuple(r.id for r in want.task_restarts),
+            secrets_version=want.secrets_version,
         )
         return ConnectorPlan(want.name, actions=(act.Validate(want.class_name, target, digest), create))
 
@@ -134,6 +141,9 @@ def _plan_connector(
     offsets_step = _offsets_step(want, seen, mem, blocked)
     if offsets_step:
         steps.append(offsets_step)
+    secrets_step, record, pending = _secrets_step(want, seen, mem, steps, settings, now)
+    if secrets_step:
+        steps.append(secrets_step)
     auto, exhausted = _auto_restart(want, seen, mem, now)
     if auto and not any(isinstance(s, act.Restart) for s in steps):
         steps.append(auto)
@@ -147,6 +157,8 @@ def _plan_connector(
         auto_restart_exhausted=exhausted,
         healthy=seen.is_healthy_running,
         reset_after_seconds=want.auto_restart.reset_after_seconds,
+        secrets_record=record,
+        secrets_pending=pending,
     )
 
 
@@ -191,6 +203,33 @@ def _offsets_step(
         blocked.append(f"offsets {request.action} {request.id} waits for state: stopped (now {seen.state})")
         return None
     return act.Offsets(request.action, request.id, tuple(request.offsets))
+
+
+def _secrets_step(
+    want: DesiredConnector,
+    seen: ObservedConnector,
+    mem: ConnectorMemory,
+    steps: list[act.Action],
+    settings: PlannerSettings,
+    now: float,
+) -> tuple[act.Restart | None, str | None, str | None]:
+    """(restart, digest to record without restarting, digest now waiting for the kubelets)."""
+    version = want.secrets_version
+    if version is None or version == mem.secrets_version:
+        return None, None, None
+    restarts_anyway = any(
+        isinstance(s, act.Update | act.Create) or (isinstance(s, act.Restart) and s.include_tasks and not s.only_failed)
+        for s in steps
+    )
+    # First sight (nothing to compare with), a stopped connector (resuming starts it afresh), or a
+    # step that restarts it anyway: the current values are what it resolves.
+    if mem.secrets_version is None or seen.state == "STOPPED" or restarts_anyway:
+        return None, version, None
+    pending_since = mem.secrets_pending_since if mem.secrets_pending == version else None
+    since = now if pending_since is None else pending_since
+    if now - since < settings.secret_propagation_seconds:
+        return None, None, version
+    return act.Restart(include_tasks=True, only_failed=False, secrets_version=version), None, None
 
 
 def next_restart_delay(policy: AutoRestartPolicy, count: int) -> float:

@@ -99,6 +99,10 @@ def _remember_one(mem: ConnectorMemory, plan: ConnectorPlan, outcome: ConnectorO
         validate = next(a for a in plan.actions if isinstance(a, act.Validate))
         errors = {k: tuple(v) for k, v in outcome.validation_errors.items()}
         changes.update(invalid_hash=validate.config_hash if errors else None, invalid_errors=errors, validated_at=now)
+    if plan.secrets_record is not None:
+        changes.update(secrets_version=plan.secrets_record, secrets_pending=None, secrets_pending_since=None)
+    elif plan.secrets_pending is not None and mem.secrets_pending != plan.secrets_pending:
+        changes.update(secrets_pending=plan.secrets_pending, secrets_pending_since=now)
     for step in outcome.done:
         changes.update(_remember_step(mem, step, now, changes))
     if outcome.topics is not None:
@@ -108,9 +112,10 @@ def _remember_one(mem: ConnectorMemory, plan: ConnectorPlan, outcome: ConnectorO
 
 def _remember_step(mem: ConnectorMemory, step: act.Action, now: float, so_far: Mapping[str, Any]) -> dict[str, Any]:
     match step:
-        case act.Create(config_hash=digest, restart_id=restart_id, task_restart_ids=task_ids):
+        case act.Create(config_hash=digest, restart_id=restart_id, task_restart_ids=task_ids, secrets_version=secrets):
             handled = tuple(dict.fromkeys((*mem.handled_task_restart_ids, *task_ids)))
             return {
+                "secrets_version": secrets,
                 "applied_hash": digest,
                 "applied_at": now,
                 "restart_count": 0,
@@ -122,6 +127,8 @@ def _remember_step(mem: ConnectorMemory, step: act.Action, now: float, so_far: M
             return {"applied_hash": digest, "applied_at": now}
         case act.ChangeState(target=target):
             return {"state_command": target, "state_command_at": now}
+        case act.Restart(secrets_version=str() as secrets):
+            return {"secrets_version": secrets, "secrets_pending": None, "secrets_pending_since": None}
         case act.Restart(request_id=None):
             count = int(so_far.get("restart_count", mem.restart_count))
             return {"restart_count": count + 1, "last_restart_at": now, "healthy_since": None}

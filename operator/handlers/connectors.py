@@ -7,6 +7,7 @@ held by a finalizer until the loop has deleted the connector from Connect (or th
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import logging
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
+from connect_operator import metrics
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.connector import Connector
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
@@ -42,9 +44,19 @@ class Loops:
 
     wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     deleted: dict[str, set[str]] = field(default_factory=dict)
+    # "namespace/cluster" → the Secrets its Connectors reference, so a Secret change wakes just those.
+    referenced: dict[str, set[str]] = field(default_factory=dict)
 
     def wake(self, namespace: str, cluster: str) -> None:
         self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
+
+    def clusters_using(self, namespace: str, secret: str) -> list[str]:
+        prefix = f"{namespace}/"
+        return [
+            key.removeprefix(prefix)
+            for key, used in self.referenced.items()
+            if key.startswith(prefix) and secret in used
+        ]
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
@@ -69,6 +81,14 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             return
         loops.wake(namespace, cluster)
         raise kopf.TemporaryError("waiting for the sync loop to delete the connector from Connect", delay=1)
+
+    def referenced(name: str, namespace: str | None, **_: Any) -> bool:
+        return bool(loops.clusters_using(namespace or "", name))
+
+    @kopf.on.event("", "v1", "secrets", registry=registry, when=referenced)
+    async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
+        for cluster in loops.clusters_using(namespace or "", name):
+            loops.wake(namespace or "", cluster)
 
     @kopf.daemon(GROUP, VERSION, "kafkaconnects", registry=registry, cancellation_timeout=10)
     async def sync_connectors(
@@ -109,48 +129,31 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
             )
         return
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
-    desired: dict[str, DesiredConnector] = {}
-    memory: dict[str, ConnectorMemory] = {}
-    removed: set[str] = set()
-    protected: set[str] = set()
     by_name = {obj["metadata"]["name"]: obj for obj in listed}
-    for name, obj in by_name.items():
-        if obj["metadata"].get("deletionTimestamp"):
-            removed.add(name)
-            continue
-        problem = None
-        try:
-            connector = Connector.model_validate(obj)
-            wanted = from_connector(connector, default_auto_restart=cluster_spec.auto_restart)
-            hidden = sorted({secret for secret, _ in wanted.secret_refs} - set(cluster_spec.exposed_secrets))
-            if hidden:
-                problem = (
-                    "SecretNotExposed",
-                    f"Secrets {', '.join(hidden)} are not in KafkaConnect "
-                    f"{ref.name}'s spec.exposedSecrets; add them there",
-                )
-        except ValidationError as exc:
-            problem = ("InvalidSpec", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-        if problem:
-            protected.add(name)
-            await _write_status(
-                api, obj, connector_status.not_synced(obj.get("status") or {}, *problem, _generation(obj), now)
-            )
-            continue
-        desired[name] = wanted
-        memory[name] = ConnectorMemory.from_json((obj.get("status") or {}).get("sync") or {})
+    loops.referenced[f"{ref.namespace}/{ref.name}"] = _referenced_secrets(listed)
+    declared = await _declared(api, ref, cluster_spec, by_name)
+    for name, problem in declared.problems.items():
+        obj = by_name[name]
+        await _write_status(
+            api, obj, connector_status.not_synced(obj.get("status") or {}, *problem, _generation(obj), now)
+        )
+    desired, memory, removed = declared.desired, declared.memory, declared.removed
     url = rest_url(ref, settings, api)
     try:
-        async with ConnectClient(url) as rest:
+        async with ConnectClient(url, stats=metrics.rest_stats()) as rest:
             report = await syncing.sync(
                 rest,
                 desired,
                 memory,
-                PlannerSettings(unmanaged=cluster_spec.unmanaged_connectors),
+                PlannerSettings(
+                    unmanaged=cluster_spec.unmanaged_connectors,
+                    secret_propagation_seconds=settings.secret_propagation_seconds,
+                ),
                 removed=frozenset(removed),
-                protected=frozenset(protected),
+                protected=frozenset(declared.problems),
             )
     except ConnectError as exc:
+        metrics.record_sync_failure(ref.namespace, ref.name)
         for name in desired:
             await _write_status(
                 api,
@@ -164,6 +167,7 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
                 ),
             )
         return
+    metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for name in removed:
         gone = report.results.get(name)
         if name not in report.observed or (gone is not None and gone.deleted):
@@ -185,6 +189,90 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
             )
         elif result.actions:
             _event(api, obj, "Normal", "Synced", f"Did {', '.join(result.actions)}")
+
+
+@dataclass
+class _Declared:
+    desired: dict[str, DesiredConnector] = field(default_factory=dict)
+    memory: dict[str, ConnectorMemory] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+    # Connectors that cannot be synced now, with (reason, message) for their status.
+    problems: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+async def _declared(
+    api: client.ApiClient, ref: ClusterRef, cluster_spec: KafkaConnectSpec, by_name: Mapping[str, Any]
+) -> _Declared:
+    found = _Declared()
+    secrets = _SecretReader(api, ref.namespace)
+    for name, obj in by_name.items():
+        if obj["metadata"].get("deletionTimestamp"):
+            found.removed.add(name)
+            continue
+        try:
+            connector = Connector.model_validate(obj)
+        except ValidationError as exc:
+            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            found.problems[name] = ("InvalidSpec", message)
+            continue
+        refs = from_connector(connector).secret_refs
+        hidden = sorted({secret for secret, _ in refs} - set(cluster_spec.exposed_secrets))
+        if hidden:
+            found.problems[name] = (
+                "SecretNotExposed",
+                f"Secrets {', '.join(hidden)} are not in KafkaConnect {ref.name}'s spec.exposedSecrets; add them there",
+            )
+            continue
+        values, missing = await secrets.values(refs)
+        if missing:
+            found.problems[name] = ("SecretMissing", f"{'; '.join(missing)}: create it, or fix the secretKeyRef")
+            continue
+        found.desired[name] = from_connector(
+            connector, default_auto_restart=cluster_spec.auto_restart, secret_values=values
+        )
+        found.memory[name] = ConnectorMemory.from_json((obj.get("status") or {}).get("sync") or {})
+    return found
+
+
+def _referenced_secrets(listed: list[dict[str, Any]]) -> set[str]:
+    return {
+        str(value["valueFrom"].get("secretKeyRef", {}).get("name"))
+        for obj in listed
+        for value in ((obj.get("spec") or {}).get("config") or {}).values()
+        if isinstance(value, dict) and isinstance(value.get("valueFrom"), dict)
+    }
+
+
+class _SecretReader:
+    """Referenced Secret values for one sync, each Secret read once. Values only ever go into a digest."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self._api, self._namespace = api, namespace
+        self._read: dict[str, dict[str, bytes] | None] = {}
+
+    async def values(self, refs: frozenset[tuple[str, str]]) -> tuple[dict[tuple[str, str], bytes], list[str]]:
+        values: dict[tuple[str, str], bytes] = {}
+        missing: list[str] = []
+        for secret, key in sorted(refs):
+            if secret not in self._read:
+                self._read[secret] = await asyncio.to_thread(self._get, secret)
+            data = self._read[secret]
+            if data is None:
+                missing.append(f"Secret {secret} does not exist")
+            elif key not in data:
+                missing.append(f"Secret {secret} has no key {key}")
+            else:
+                values[(secret, key)] = data[key]
+        return values, missing
+
+    def _get(self, name: str) -> dict[str, bytes] | None:
+        try:
+            secret = client.CoreV1Api(self._api).read_namespaced_secret(name, self._namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
 
 def _connectors_of(api: client.ApiClient, ref: ClusterRef) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1.connector import Connector
-from connect_operator.engine.desired import directory_placeholder, from_connector
+from connect_operator.engine.desired import directory_placeholder, from_connector, secrets_version
 
 pytestmark = pytest.mark.unit
 
@@ -67,3 +67,11 @@ def test_config_hash_changes_exactly_when_the_config_does() -> None:
     same = from_connector(Connector.model_validate(manifest(config={"a": 1})))
     other = from_connector(Connector.model_validate(manifest(config={"a": "2"})))
     assert one.config_hash == same.config_hash != other.config_hash
+
+
+def test_secrets_version_changes_with_any_value_and_never_contains_it() -> None:
+    base = {("s", "password"): b"hunter2", ("s", "user"): b"app"}
+    assert secrets_version({}) == ""
+    assert secrets_version(base) == secrets_version(dict(reversed(base.items())))
+    assert secrets_version(base) != secrets_version({**base, ("s", "password"): b"hunter3"})
+    assert "hunter2" not in secrets_version(base)

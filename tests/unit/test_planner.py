@@ -309,3 +309,60 @@ def test_protected_connectors_are_never_taken_for_unmanaged() -> None:
         {}, {"held": seen(held)}, {}, PlannerSettings(unmanaged="delete"), NOW, protected=frozenset({"held"})
     )
     assert "held" not in the_plan.connectors
+
+
+def _sync(
+    c: DesiredConnector,
+    observed: ObservedConnector,
+    memory: dict[str, ConnectorMemory],
+    settings: PlannerSettings,
+    at: float,
+) -> tuple[tuple[act.Action, ...], dict[str, ConnectorMemory]]:
+    """One sync whose actions all succeed: (actions, the memory after)."""
+    the_plan = plan({c.name: c}, {c.name: observed}, memory, settings, at)
+    done = the_plan.connectors[c.name].actions
+    return done, dict(remember(memory, the_plan, {c.name: ConnectorOutcome(c.name, done=list(done))}, at))
+
+
+def test_secret_change_restarts_the_connector_once_after_kubelets_refresh_the_files() -> None:
+    settings = PlannerSettings(secret_propagation_seconds=60)
+    first, second = want(secrets_version="v1"), want(secrets_version="v2")
+    done, memory = _sync(first, seen(first), {}, settings, NOW)
+    assert done == () and memory["c"].secrets_version == "v1", "first sight: recorded, no restart"
+    done, memory = _sync(second, seen(second), memory, settings, NOW + 1)
+    assert done == () and memory["c"].secrets_pending == "v2", "waits for the kubelets"
+    done, memory = _sync(second, seen(second), memory, settings, NOW + 30)
+    assert done == () and memory["c"].secrets_pending_since == NOW + 1, "the wait is not restarted"
+    done, memory = _sync(second, seen(second), memory, settings, NOW + 61)
+    assert done == (act.Restart(include_tasks=True, only_failed=False, secrets_version="v2"),)
+    assert act.describe(done[0]) == "Restart(secret changed)"
+    assert memory["c"].secrets_version == "v2" and memory["c"].restart_count == 0, "not an auto-restart"
+    assert _sync(second, seen(second), memory, settings, NOW + 62)[0] == ()
+
+
+def test_unknown_or_unchanged_secrets_never_restart() -> None:
+    mem = ConnectorMemory(secrets_version="v1")
+    assert actions_for(want(secrets_version=None), seen(want()), mem) == ()
+    assert actions_for(want(secrets_version="v1"), seen(want()), mem) == ()
+
+
+def test_a_stopped_connector_only_records_the_new_secrets() -> None:
+    c = want(secrets_version="v2", state="STOPPED")
+    done, memory = _sync(
+        c, seen(c, state="STOPPED", tasks=()), {"c": ConnectorMemory(secrets_version="v1")}, SETTINGS, NOW
+    )
+    assert done == () and memory["c"].secrets_version == "v2"
+
+
+def test_a_config_change_with_a_secret_change_restarts_through_the_update_only() -> None:
+    c = want(secrets_version="v2", config={"topic": "new"})
+    old = seen(want(config={"topic": "old"}))
+    done, memory = _sync(c, old, {"c": ConnectorMemory(secrets_version="v1")}, SETTINGS, NOW)
+    assert [type(a) for a in done] == [act.Validate, act.Update] and memory["c"].secrets_version == "v2"
+
+
+def test_a_create_records_the_secrets_it_resolved() -> None:
+    c = want(secrets_version="v1")
+    the_plan = plan({"c": c}, {}, {}, SETTINGS, NOW)
+    outcome = ConnectorOutcome("c", done=list(the_plan.connectors["c"].actions))
+    assert remember({}, the_plan, {"c": outcome}, NOW)["c"].secrets_version == "v1"
