@@ -154,11 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     with_connect(status_parser)
     status_parser.set_defaults(handler=_status)
 
-    dev_parser = commands.add_parser("dev", help="local broker + 2 Connect workers + the example pipeline")
+    dev_parser = commands.add_parser(
+        "dev", help="the whole loop locally: broker, Kubernetes, operator, worker Pods, the example pipeline"
+    )
     dev_parser.add_argument("-f", "--filename", action="append", help="manifests (default: examples/connectors)")
     dev_parser.add_argument("--workers", type=int, default=2)
     dev_parser.add_argument("--work-dir", help="where logs and pipeline files go (default: a new temporary folder)")
     dev_parser.add_argument("--once", action="store_true", help="print the status once the pipeline runs, then stop")
+    dev_parser.add_argument(
+        "--no-kube", action="store_true", help="no Kubernetes: a Connect cluster and the sync engine only"
+    )
     dev_parser.set_defaults(handler=None)
     return parser
 
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "dev":
-            from connect_operator.cli import dev  # the local test bed is needed by `dev` only
+            from connect_operator.cli import dev  # the local stack is needed by `dev` only
 
             return dev.run(args)
         code: int = asyncio.run(args.handler(args))

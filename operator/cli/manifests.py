@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ class ManifestError(Exception):
 class LoadedConnector:
     source: str
     connector: Connector
+    document: Mapping[str, Any]  # as written, for applying to Kubernetes
 
 
 def load(paths: Iterable[Path]) -> list[LoadedConnector]:
@@ -38,7 +40,7 @@ def load(paths: Iterable[Path]) -> list[LoadedConnector]:
             if not isinstance(document, dict) or document.get("kind") != "Connector":
                 continue  # other kinds (a KafkaConnect, a Secret) may share the folder
             try:
-                loaded.append(LoadedConnector(where, Connector.model_validate(document)))
+                loaded.append(LoadedConnector(where, Connector.model_validate(document), document))
             except ValidationError as exc:
                 problems += [f"{where}: {_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
     names = [item.connector.metadata.name for item in loaded]

@@ -1,4 +1,4 @@
-"""`kco dev`, the README's main command: the example pipeline runs and data arrives; nothing is left behind."""
+"""`kco dev --no-kube`: the example pipeline runs on a plain Connect cluster; nothing is left behind."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.contract
 
 def test_kco_dev_runs_the_example_pipeline_and_cleans_up(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "connect_operator.cli.main", "dev", "--once", "--work-dir", str(tmp_path)],
+        [sys.executable, "-m", "connect_operator.cli.main", "dev", "--no-kube", "--once", "--work-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=180,

@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client, config, dynamic
 
 from connect_operator import runner
-from connect_operator.api import crdgen
 from connect_operator.devkit import k8sbuild
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
+from connect_operator.devkit.stack import install_crds
 from connect_operator.settings import OperatorSettings
 from connect_worker import settings
 from connect_worker.testbed import Testbed
-from tests.support.polling import poll_until
 
 
 @pytest.fixture(scope="session")
@@ -51,20 +49,7 @@ def namespace(api: client.ApiClient, request: pytest.FixtureRequest) -> Iterator
 @pytest.fixture(scope="session")
 def crds(api: client.ApiClient) -> dynamic.DynamicClient:
     """The generated CRDs installed and established; a dynamic client that knows them."""
-    definitions = dynamic.DynamicClient(api).resources.get(
-        api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
-    )
-    for text in crdgen.render_all().values():
-        definitions.server_side_apply(body=yaml.safe_load(text), field_manager="kco-test")
-
-    def established() -> bool:
-        for resource in crdgen.RESOURCES:
-            conditions = definitions.get(name=f"{resource.plural}.kco.dev").status.conditions or []
-            if not any(c.type == "Established" and c.status == "True" for c in conditions):
-                return False
-        return True
-
-    poll_until(established, 30, "the CRDs established")
+    install_crds(api)
     return dynamic.DynamicClient(api)
 
 
