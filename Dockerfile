@@ -1,15 +1,33 @@
-# One image for the operator and for the Connect workers' init container.
-# Stage 1 builds the wheel; the final stage has no compilers and runs as a non-root user.
-FROM python:3.11.7-slim-bookworm AS build
+# syntax=docker/dockerfile:1
+# One image for the operator and for the Connect workers' init container:
+# - by default it runs the operator, `python -m connect_operator` (kopf, embedded, with its liveness
+#   endpoint on :8080 and Prometheus metrics on :9090; settings from KCO_* variables, see settings.py);
+# - the workers' init container runs `python -m connect_worker init ...` (the operator's Deployment sets
+#   that command: connect_operator.render.deployment).
+# Stage 1 builds wheels of the project and its dependencies; the final stage installs only those wheels
+# (no network, no compiler, no build tools) and runs as a non-root user on a read-only root filesystem
+# (mount an emptyDir at /tmp: the Kubernetes client caches API discovery there).
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
 COPY worker ./worker
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --wheel-dir /wheels .
 
-FROM python:3.11.7-slim-bookworm
-RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin kco
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-USER 10001
-ENTRYPOINT ["python", "-m", "connect_worker"]
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN groupadd --gid 10001 kco \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin kco
+# The wheels are bind-mounted from the build stage, so they never become a layer of this image.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links /wheels kafka-connect-operator \
+    && pip uninstall --yes setuptools wheel
+USER 10001:10001
+EXPOSE 8080 9090
+CMD ["python", "-m", "connect_operator"]

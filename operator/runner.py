@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 
 import kopf
@@ -42,6 +43,8 @@ def _run_kopf(
             namespaces=settings.namespaces,
             standalone=settings.peering_name is None,
             peering_name=settings.peering_name,
+            # kopf pauses every replica that shares the highest priority; one random value each.
+            priority=random.randint(1, 2**31 - 1) if settings.peering_name else None,
             stop_flag=stop_flag,
             ready_flag=ready_flag,
             liveness_endpoint=settings.liveness_endpoint,

@@ -48,6 +48,21 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return make
 
 
+# Under pytest-xdist (`make test`), each tier runs in a process of its own with its own broker, Connect
+# cluster and control plane; unit tests fill the gaps. The heavy whole-loop tests are split in two.
+_TIERS = {"contract": "connect", "kube": "kube"}
+_HEAVY = {"test_operator_whole_loop.py", "test_kco_dev.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = _TIERS.get(item.path.parent.name)
+        if tier == "kube" and item.get_closest_marker("e2e"):
+            tier = "e2e-heavy" if item.path.name in _HEAVY else "e2e"
+        if tier:
+            item.add_marker(pytest.mark.xdist_group(tier))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

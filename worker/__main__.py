@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -70,7 +71,11 @@ def _init(args: argparse.Namespace) -> int:
         client_key=Path(args.client_key) if args.client_key else None,
         keystore=Path(args.keystore) if args.keystore else None,
         env=dict(os.environ),
+        rack_file=Path(args.rack_file) if args.rack_file else None,
+        rack_timeout=args.rack_timeout,
     )
+    # The init container's log is what `kubectl logs` shows while it waits for its rack.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     final = podinit.run(request)
     print(f"Wrote {args.output} ({len(final)} properties); advertised host {final['rest.advertised.host.name']}")
     return 0
@@ -104,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--client-cert", help="PEM client certificate (mutual TLS)")
     init.add_argument("--client-key", help="PEM client key (mutual TLS)")
     init.add_argument("--keystore", help="where the PEM keystore (key + certificate) goes")
+    init.add_argument("--rack-file", help="downward-API file of the Pod's rack annotation; wait for it")
+    init.add_argument(
+        "--rack-timeout",
+        type=float,
+        default=podinit.DEFAULT_RACK_TIMEOUT,
+        help="seconds to wait for the rack before failing (default %(default).0f)",
+    )
     init.set_defaults(handler=_init)
     return parser
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from connect_worker import plugins, properties
 from connect_worker.errors import InitError
+
+log = logging.getLogger(__name__)
+# The operator annotates a Pod seconds after it is scheduled; past this, the init container fails and
+# its restart (with the kubelet's backoff) is the retry.
+DEFAULT_RACK_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,10 @@ class InitRequest:
     client_key: Path | None = None
     keystore: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    # A downward-API file showing the Pod's rack annotation: empty until the operator sets it.
+    rack_file: Path | None = None
+    rack_timeout: float = DEFAULT_RACK_TIMEOUT
+    rack_poll_interval: float = 0.5
 
 
 def run(request: InitRequest) -> dict[str, str]:
@@ -44,6 +55,11 @@ def run(request: InitRequest) -> dict[str, str]:
     except OSError as exc:
         raise InitError(f"cannot read the worker properties template {request.template}: {exc}") from exc
     final = {**template, "rest.advertised.host.name": pod_ip}
+    if request.rack_file is not None:
+        # Last, after the plugin downloads: the operator has had the most time to set it.
+        final["consumer.client.rack"] = wait_for_rack(
+            request.rack_file, request.rack_timeout, request.rack_poll_interval
+        )
     request.output.parent.mkdir(parents=True, exist_ok=True)
     request.output.write_text(properties.render(final))
     return final
@@ -57,3 +73,32 @@ def _concatenate(sources: Sequence[Path], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     target.chmod(0o600)
+
+
+def read_rack(path: Path) -> str:
+    """The rack in a downward-API file; empty while the annotation is absent (the kubelet writes an empty file)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise InitError(f"cannot read the rack from {path}: {exc}") from exc
+
+
+def wait_for_rack(path: Path, timeout: float, interval: float = 0.5) -> str:
+    """Poll `path` until it carries the rack; the kubelet updates downward-API files in place."""
+    deadline = time.monotonic() + timeout
+    rack = read_rack(path)
+    if not rack:
+        log.info("Waiting up to %.0f s for the Pod's rack annotation to show in %s", timeout, path)
+    while not rack:
+        if time.monotonic() >= deadline:
+            raise InitError(
+                f"no rack after {timeout:.0f} s: {path} is still empty. The operator sets the Pod's kco.dev/rack "
+                "annotation from its Node's label (spec.rack.topologyKey); see the KafkaConnect's Warning "
+                "Events (a Node without the label) and check that the operator is running"
+            )
+        time.sleep(interval)
+        rack = read_rack(path)
+    log.info("Rack %s", rack)
+    return rack

@@ -7,6 +7,12 @@ and writes the Pod's status: phase, IP, Ready from the worker's /health, contain
 deleted Pod stops its worker. Local adaptations, because Pods here share one host: the REST
 listener binds the Pod's address, plugin.path and the output live in a folder per Pod, and the
 test bed's quick group timeouts apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+
+The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
+folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
+awareness works as in a cluster: the operator annotates the Pod, the file shows the rack, the init
+step reads it. Since the init step runs inline here, a Pod whose rack file is still empty waits
+(Pending, PodInitializing) instead of blocking the loop in the init step's wait.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from connect_worker.testbed import DEV_WORKER_PROPERTIES
 log = logging.getLogger(__name__)
 WORKER_SELECTOR = "app.kubernetes.io/name=kafka-connect"
 REST_PORT = 8083
+ZONE_LABEL = "topology.kubernetes.io/zone"
+NODE_ZONE = "local-a"
 # Pods share the machine with the control plane, the operator and other workers: sessions long
 # enough that a CPU-starved heartbeat does not expire a member and start a rebalance storm.
 POD_WORKER_PROPERTIES = {
@@ -162,7 +170,10 @@ class PodRunner:
         if running is None:
             running = RunningPod(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid, self._allocate_ip())
             self._pods[key] = running
-            self._launch(running, pod)
+        self._project_downward_api(running, pod)
+        if running.worker is None and not running.error:
+            if not self._init_waits(running, pod):
+                self._launch(running, pod)
         elif running.worker is not None and not running.worker.is_running() and not running.error:
             running.restarts += 1
             self._launch(running, pod)
@@ -182,8 +193,48 @@ class PodRunner:
             except PortInUseError:
                 continue
 
+    def _pod_dir(self, running: RunningPod) -> Path:
+        return self.work_dir / running.namespace / running.name
+
+    def _project_downward_api(self, running: RunningPod, pod: client.V1Pod) -> None:
+        """Write each downward-API volume's files from the Pod as it is now, replacing them whole."""
+        for volume in pod.spec.volumes or []:
+            if volume.downward_api is None:
+                continue
+            folder = self._pod_dir(running) / "volumes" / volume.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for item in volume.downward_api.items or []:
+                value = _field_value(pod, item.field_ref.field_path) if item.field_ref else None
+                target = folder / item.path
+                if value is None or (target.exists() and target.read_text() == value):
+                    continue
+                # A rename, as the kubelet swaps its ..data link: a reader never sees half a file.
+                staged = target.with_name(f".{target.name}.new")
+                staged.write_text(value)
+                staged.replace(target)
+
+    def _rack_file(self, running: RunningPod, pod: client.V1Pod) -> Path | None:
+        """Where the init container's --rack-file is in this Pod's folder (None: no rack awareness)."""
+        path = _init_argument(pod, "--rack-file")
+        if path is None:
+            return None
+        for mount in (pod.spec.init_containers or [])[0].volume_mounts or []:
+            prefix = mount.mount_path.rstrip("/") + "/"
+            if path.startswith(prefix):
+                return self._pod_dir(running) / "volumes" / mount.name / path[len(prefix) :]
+        raise KeyError(f"--rack-file {path} is on no volume mounted in the init container")
+
+    def _init_waits(self, running: RunningPod, pod: client.V1Pod) -> bool:
+        """Whether the init step would wait for the rack now: try again next pass rather than block the loop."""
+        try:
+            rack_file = self._rack_file(running, pod)
+        except KeyError as exc:
+            running.error = f"{type(exc).__name__}: {exc}"
+            return True
+        return rack_file is not None and not podinit.read_rack(rack_file)
+
     def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
-        pod_dir = self.work_dir / running.namespace / running.name
+        pod_dir = self._pod_dir(running)
         try:
             template = self._template(pod)
             (pod_dir / "template").mkdir(parents=True, exist_ok=True)
@@ -194,6 +245,8 @@ class PodRunner:
                 plugin_dir=pod_dir / "plugins",
                 plugins_json=_init_argument(pod, "--plugins") or "[]",
                 env={"POD_IP": running.ip},
+                rack_file=self._rack_file(running, pod),
+                rack_timeout=5,
             )
             final = podinit.run(request)
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
@@ -213,20 +266,23 @@ class PodRunner:
 
     def _write_status(self, running: RunningPod) -> None:
         ready = "True" if running.ready else "False"
+        started = running.worker is not None and not running.error
         state: dict[str, Any] = (
             {"waiting": {"reason": "InitFailed", "message": running.error[:500]}}
             if running.error
             else {"running": {"startedAt": running.started_at}}
+            if started
+            else {"waiting": {"reason": "PodInitializing"}}
         )
         status = {
-            "phase": "Running" if not running.error else "Pending",
+            "phase": "Running" if started else "Pending",
             "hostIP": "127.0.0.1",
             "podIP": running.ip,
             "podIPs": [{"ip": running.ip}],
             "startTime": running.started_at or _now(),
             "conditions": [
                 {"type": "PodScheduled", "status": "True"},
-                {"type": "Initialized", "status": "False" if running.error else "True"},
+                {"type": "Initialized", "status": "True" if started else "False"},
                 {"type": "ContainersReady", "status": ready},
                 {"type": "Ready", "status": ready},
             ],
@@ -237,7 +293,7 @@ class PodRunner:
                     "restartCount": running.restarts,
                     "image": "local",
                     "imageID": "",
-                    "started": running.worker is not None,
+                    "started": started,
                     "state": state,
                 }
             ],
@@ -268,14 +324,14 @@ class PodRunner:
     # --- the node ------------------------------------------------------------------------------
 
     def _register_node(self) -> None:
-        node = client.V1Node(
-            metadata=client.V1ObjectMeta(
-                name=self.node_name,
-                labels={"kubernetes.io/hostname": self.node_name, "topology.kubernetes.io/zone": "local"},
-            )
-        )
-        with contextlib.suppress(ApiException):
-            self._core.create_node(node)
+        labels = {"kubernetes.io/hostname": self.node_name, ZONE_LABEL: NODE_ZONE}
+        try:
+            self._core.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=self.node_name, labels=labels)))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            # Left by an earlier runner on this control plane, maybe with other labels.
+            self._core.patch_node(self.node_name, {"metadata": {"labels": labels}})
         self._heartbeat(force=True)
 
     def _heartbeat(self, force: bool = False) -> None:
@@ -324,6 +380,16 @@ class PodRunner:
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:
     args = list(pod.spec.init_containers[0].args or []) if pod.spec.init_containers else []
     return args[args.index(flag) + 1] if flag in args else None
+
+
+def _field_value(pod: client.V1Pod, field_path: str) -> str | None:
+    """A downward-API fieldRef on the Pod's metadata; an absent annotation or label is an empty file."""
+    meta = pod.metadata
+    for prefix, mapping in (("metadata.annotations", meta.annotations), ("metadata.labels", meta.labels)):
+        if field_path.startswith(f"{prefix}['") and field_path.endswith("']"):
+            return str((mapping or {}).get(field_path[len(prefix) + 2 : -2], ""))
+    plain = {"metadata.name": meta.name, "metadata.namespace": meta.namespace, "metadata.uid": meta.uid}
+    return str(plain[field_path]) if field_path in plain else None
 
 
 def _healthy(ip: str) -> bool:

@@ -1,14 +1,16 @@
-"""KafkaConnect: parse → ensure internal topics → render → server-side apply → status. Decides nothing itself."""
+"""KafkaConnect: parse → Kafka credentials → internal topics → render → apply → status. Decides nothing itself."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import logging
 from typing import Any
 
 import kopf
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
@@ -17,7 +19,7 @@ from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
-from connect_operator.render import cluster, workerconfig
+from connect_operator.render import cluster, kafkaclient, workerconfig
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import kafkaconnect as kc_status
@@ -31,7 +33,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec")
     def reconcile_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
-        patch.status.update(reconcile(body, settings, api, logger))
+        reconcile_or_hold(body, patch, settings, api, logger)
 
     @kopf.timer(
         GROUP,
@@ -43,9 +45,48 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     )
     def refresh_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
         if body.status.get("observedGeneration") != body.meta.get("generation"):
-            patch.status.update(reconcile(body, settings, api, logger))  # a missed or failed change
+            reconcile_or_hold(body, patch, settings, api, logger)  # a missed or failed change
         else:
-            patch.status.update(observe(body, settings, api, problem=None, warnings=()))
+            patch.status.update(observe(body, settings, api, problem=_standing_problem(body), warnings=()))
+
+
+class HeldBack(Exception):
+    """Nothing is applied until something outside the spec is fixed (a Secret): reported, then retried."""
+
+    def __init__(self, reason: str, message: str, delay: float = 30.0) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.delay = reason, message, delay
+
+
+# Problems a reconcile finds and only a reconcile can clear: a status refresh must not paper over them.
+_RECONCILE_PROBLEMS = frozenset(
+    {"InvalidSpec", "InternalTopicsInvalid", "KafkaSecretMissing", "KafkaSecretUnreadable", "KafkaClientInvalid"}
+)
+
+
+def reconcile_or_hold(
+    body: kopf.Body, patch: kopf.Patch, settings: OperatorSettings, api: client.ApiClient, logger: Logger
+) -> None:
+    try:
+        patch.status.update(reconcile(body, settings, api, logger))
+    except HeldBack as held:
+        if _ready(body) != (held.reason, held.message):  # one Event per new problem, not one per retry
+            kopf.warn(body, reason=held.reason, message=held.message)
+        patch.status.update(observe(body, settings, api, problem=(held.reason, held.message), warnings=()))
+        # kopf keeps the status patch and retries the handler: the Secret may appear later.
+        raise kopf.TemporaryError(held.message, delay=held.delay) from None
+
+
+def _ready(body: kopf.Body) -> tuple[str, str] | None:
+    for condition in body.status.get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("reason", "")), str(condition.get("message", ""))
+    return None
+
+
+def _standing_problem(body: kopf.Body) -> tuple[str, str] | None:
+    ready = _ready(body)
+    return ready if ready is not None and ready[0] in _RECONCILE_PROBLEMS else None
 
 
 def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger) -> dict[str, Any]:
@@ -57,7 +98,8 @@ def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient
         logger.warning("Refused the spec: %s", message)
         return observe(body, settings, api, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
-    created, problems = _ensure_topics(ref, spec, settings)
+    client_config = _kafka_client_config(api, ref.namespace, spec)
+    created, problems = _ensure_topics(ref, spec, settings, client_config)
     if created:
         kopf.info(body, reason="TopicsCreated", message=f"Created internal topics {', '.join(sorted(created))}")
     pdb_api = "policy/v1" if kube.served(api, "policy/v1") else "policy/v1beta1"
@@ -121,9 +163,41 @@ def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient)
     return ref.rest_url(REST_PORT)
 
 
-def _ensure_topics(ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSettings) -> tuple[list[str], list[str]]:
-    if spec.tls or spec.authentication:
-        return [], []  # the workers create them; the operator holds no Kafka credentials
+def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConnectSpec) -> dict[str, str]:
+    """The admin client's TLS/SASL settings from the referenced Secrets; HeldBack naming what is missing."""
+    values: dict[tuple[str, str], str] = {}
+    missing: list[str] = []
+    read: dict[str, dict[str, str] | None] = {}
+    for use in kafkaclient.secret_uses(spec):
+        if use.secret not in read:
+            read[use.secret] = _secret_data(api, namespace, use.secret)
+        data = read[use.secret]
+        if data is None or use.key not in data:
+            missing.append(kafkaclient.missing_message(use, secret_exists=data is not None))
+            continue
+        try:
+            values[(use.secret, use.key)] = base64.b64decode(data[use.key]).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise HeldBack("KafkaSecretUnreadable", f"Secret {use.secret} key {use.key} is not UTF-8 text") from None
+    if missing:
+        raise HeldBack("KafkaSecretMissing", "; ".join(dict.fromkeys(missing)))
+    return kafkaclient.admin_config(spec, values)
+
+
+def _secret_data(api: client.ApiClient, namespace: str, name: str) -> dict[str, str] | None:
+    """A Secret's base64 data, or None if there is no such Secret. Never logged."""
+    try:
+        secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise HeldBack("KafkaSecretUnreadable", f"cannot read Secret {name}: {exc.status} {exc.reason}") from None
+    return {str(key): str(value) for key, value in (secret.data or {}).items()}
+
+
+def _ensure_topics(
+    ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSettings, client_config: dict[str, str]
+) -> tuple[list[str], list[str]]:
     config_name, offset_name, status_name = workerconfig.internal_topic_names(spec, ref.name)
     t = spec.internal_topics
     wanted = [
@@ -131,7 +205,10 @@ def _ensure_topics(ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSe
         topics.TopicWanted(offset_name, t.offset.partitions or 25, t.offset.replication_factor, "offset"),
         topics.TopicWanted(status_name, t.status.partitions or 5, t.status.replication_factor, "status"),
     ]
-    created, problems = topics.ensure(spec.bootstrap_servers, wanted, settings.kafka_admin_timeout_seconds)
+    created, found = topics.ensure(spec.bootstrap_servers, wanted, settings.kafka_admin_timeout_seconds, client_config)
+    problems = [kafkaclient.redact(p, client_config) for p in found]
+    if any(p.startswith("cannot configure a Kafka client") for p in problems):
+        raise HeldBack("KafkaClientInvalid", "; ".join(problems))
     if any(p.startswith("cannot reach Kafka") for p in problems):
         raise kopf.TemporaryError("; ".join(problems), delay=30)
     return created, problems

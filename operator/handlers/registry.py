@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 import yaml
 
-from connect_operator.handlers import connectors, kafkaconnect
+from connect_operator.handlers import connectors, kafkaconnect, workerpods
 from connect_operator.kube import client as kube
 from connect_operator.settings import OperatorSettings
 
@@ -39,6 +39,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
 
     kafkaconnect.register(registry, settings, api)
     connectors.register(registry, settings, api)
+    workerpods.register(registry, settings, api)
     return registry
 
 

@@ -37,8 +37,14 @@ def ensure(
     timeout: float,
     client_config: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Create the missing topics (compacted); return (created, problems with existing ones)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, **(client_config or {})})
+    """Create the missing topics (compacted); return (created, problems with existing ones).
+
+    `client_config` may hold credentials: callers redact what comes back before showing it.
+    """
+    try:
+        admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, **(client_config or {})})
+    except KafkaException as exc:  # e.g. a certificate or key that is not PEM
+        return [], [f"cannot configure a Kafka client for {bootstrap_servers}: {exc}"]
     try:
         existing = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:

@@ -16,6 +16,8 @@ def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, 
     template = spec.template.pod
     pod_labels = {**template.labels, **ref.labels()}
     pod_annotations = {**template.annotations, names.CONFIG_HASH_ANNOTATION: config_hash}
+    if spec.rack:
+        pod_annotations[names.RACK_KEY_ANNOTATION] = spec.rack.topology_key
     pod_spec: dict[str, Any] = {
         "serviceAccountName": ref.workers,
         "securityContext": template.security_context
@@ -65,6 +67,8 @@ def init_arguments(spec: KafkaConnectSpec) -> list[str]:
     ]
     if spec.plugins:
         args += ["--plugins", json.dumps([p.model_dump(by_alias=True) for p in spec.plugins], separators=(",", ":"))]
+    if spec.rack:
+        args += ["--rack-file", f"{names.RACK_DIR}/{names.RACK_FILE}"]
     if spec.tls:
         for cert in spec.tls.trusted_certificates:
             args += ["--trust", f"{names.KAFKA_TLS_ROOT}/{cert.secret_name}/{cert.certificate}"]
@@ -92,7 +96,11 @@ def _init_container(spec: KafkaConnectSpec, operator_image: str) -> dict[str, An
         "args": init_arguments(spec),
         "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
         "securityContext": _HARDENED,
-        "volumeMounts": [*_mounts(spec), {"name": "plugins", "mountPath": names.PLUGIN_DIR}],
+        "volumeMounts": [
+            *_mounts(spec),
+            {"name": "plugins", "mountPath": names.PLUGIN_DIR},
+            *([{"name": "rack", "mountPath": names.RACK_DIR, "readOnly": True}] if spec.rack else []),
+        ],
     }
 
 
@@ -164,6 +172,15 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
         {"name": "tmp", "emptyDir": {}},
     ]
     volumes += [{"name": v, "secret": {"secretName": s, "defaultMode": 0o440}} for v, s, _ in _secret_volumes(spec)]
+    if spec.rack:
+        # The kubelet rewrites this file when the annotation appears, so the init step can wait on it.
+        annotation = f"metadata.annotations['{names.RACK_ANNOTATION}']"
+        volumes.append(
+            {
+                "name": "rack",
+                "downwardAPI": {"items": [{"path": names.RACK_FILE, "fieldRef": {"fieldPath": annotation}}]},
+            }
+        )
     return volumes
 
 

@@ -10,8 +10,18 @@ from connect_operator.api.v1alpha1 import API_VERSION
 
 FIELD_MANAGER = "kco-operator"
 CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
+# Rack awareness: the operator copies the Node label named by RACK_KEY_ANNOTATION into RACK_ANNOTATION,
+# which a downward-API volume shows the init container (workers get no Kubernetes API access).
+RACK_KEY_ANNOTATION = "kco.dev/rack-topology-key"
+RACK_ANNOTATION = "kco.dev/rack"
 CLUSTER_LABEL = "kco.dev/cluster"
 OPERATOR_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "kafka-connect-operator"}
+# On every worker Pod of every cluster: what the operator's watch of worker Pods filters on.
+WORKER_LABELS: Mapping[str, str] = {
+    "app.kubernetes.io/name": "kafka-connect",
+    "app.kubernetes.io/component": "connect-worker",
+    "app.kubernetes.io/managed-by": "kafka-connect-operator",
+}
 
 CONFIG_DIR = "/opt/kco/config"
 TEMPLATE_DIR = "/etc/kco/template"
@@ -19,6 +29,8 @@ PLUGIN_DIR = "/opt/kco/plugins"
 SECRETS_ROOT = "/mnt/kco/secrets"
 KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
+RACK_DIR = "/etc/kco/rack"
+RACK_FILE = "rack"
 WORKER_PROPERTIES = "worker.properties"
 LOG4J_PROPERTIES = "log4j.properties"
 CONFIG_PROVIDER = "dir"
@@ -49,17 +61,13 @@ class ClusterRef:
 
     def selector_labels(self) -> dict[str, str]:
         return {
-            "app.kubernetes.io/name": "kafka-connect",
+            "app.kubernetes.io/name": WORKER_LABELS["app.kubernetes.io/name"],
             "app.kubernetes.io/instance": self.name,
             CLUSTER_LABEL: self.name,
         }
 
     def labels(self) -> dict[str, str]:
-        return {
-            **self.selector_labels(),
-            "app.kubernetes.io/component": "connect-worker",
-            "app.kubernetes.io/managed-by": "kafka-connect-operator",
-        }
+        return {**self.selector_labels(), **WORKER_LABELS}
 
     def label_selector(self) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(self.selector_labels().items()))

@@ -10,7 +10,7 @@ from connect_operator.render import names
 
 # Security settings go to the worker's own clients and to those it makes for connectors.
 _CLIENT_PREFIXES = ("", "producer.", "consumer.", "admin.")
-_SASL_MECHANISMS = {"scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "plain": "PLAIN"}
+SASL_MECHANISMS = {"scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "plain": "PLAIN"}
 _LOGIN_MODULES = {
     "scram-sha-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
     "scram-sha-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
@@ -66,18 +66,26 @@ def worker_properties(spec: KafkaConnectSpec, cluster_name: str) -> dict[str, st
     return properties
 
 
+def security_protocol(spec: KafkaConnectSpec) -> str:
+    """One answer for the workers and the operator's own admin client."""
+    tls = spec.tls is not None
+    auth = spec.authentication
+    if auth is not None and auth.type in SASL_MECHANISMS:
+        return "SASL_SSL" if tls else "SASL_PLAINTEXT"
+    return "SSL" if tls or auth else "PLAINTEXT"
+
+
 def _security(spec: KafkaConnectSpec) -> dict[str, str]:
     tls = spec.tls is not None
     auth = spec.authentication
-    sasl = auth is not None and auth.type in _SASL_MECHANISMS
-    protocol = ("SASL_SSL" if tls else "SASL_PLAINTEXT") if sasl else ("SSL" if tls or auth else "PLAINTEXT")
-    settings: dict[str, str] = {"security.protocol": protocol}
+    sasl = auth is not None and auth.type in SASL_MECHANISMS
+    settings: dict[str, str] = {"security.protocol": security_protocol(spec)}
     if tls:
         settings.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": TRUSTSTORE_FILE})
     if auth is not None and auth.type == "tls":
         settings.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": KEYSTORE_FILE})
     if auth is not None and sasl:
-        settings.update({"sasl.mechanism": _SASL_MECHANISMS[auth.type], "sasl.jaas.config": _jaas(auth)})
+        settings.update({"sasl.mechanism": SASL_MECHANISMS[auth.type], "sasl.jaas.config": _jaas(auth)})
     return {f"{prefix}{key}": value for prefix in _CLIENT_PREFIXES for key, value in settings.items()}
 
 

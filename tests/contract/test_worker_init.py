@@ -7,6 +7,7 @@ import hashlib
 import http.server
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from connect_worker import __main__ as worker_cli
 from connect_worker import podinit, properties
 from connect_worker.errors import InitError, PluginError
 from connect_worker.ports import free_port
+from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.contract
 
@@ -157,3 +160,65 @@ def test_pem_stores_are_assembled(tmp_path: Path) -> None:
     podinit.run(request)
     assert (tmp_path / "ts.pem").read_text() == "-----BEGIN ca1.pem-----\n-----BEGIN ca2.pem-----\n"
     assert (tmp_path / "ks.pem").read_text() == "-----BEGIN tls.key-----\n-----BEGIN tls.crt-----\n"
+
+
+def _annotate(rack_file: Path, value: str) -> None:
+    """What the kubelet does when the annotation appears: the file replaced whole, never half written."""
+    staged = rack_file.with_name(".staged")
+    staged.write_text(value)
+    staged.replace(rack_file)
+
+
+def test_the_init_step_waits_for_the_rack_annotation_then_writes_consumer_client_rack(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="connect_worker.podinit")
+    rack_file = tmp_path / "rack" / "rack"
+    rack_file.parent.mkdir()
+    rack_file.write_text("")  # the kubelet's file for an annotation not set yet
+    request = podinit.InitRequest(
+        **{**vars(_request(tmp_path, "[]", POD_IP="10.0.0.7")), "rack_file": rack_file, "rack_poll_interval": 0.05}
+    )
+    outcome: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: outcome.update(final=podinit.run(request)), daemon=True)
+    thread.start()
+
+    poll_until(lambda: "rack annotation" in caplog.text, 10, "the init step waiting for its rack")
+    assert thread.is_alive() and not request.output.exists(), "no worker config without the rack"
+    _annotate(rack_file, "eu-west-1b")
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert outcome["final"] == {
+        "group.id": "g",
+        "listeners": "http://:8083",
+        "rest.advertised.host.name": "10.0.0.7",
+        "consumer.client.rack": "eu-west-1b",
+    }
+    assert properties.parse(request.output.read_text())["consumer.client.rack"] == "eu-west-1b"
+
+
+def test_no_rack_by_the_deadline_fails_naming_the_file_the_annotation_and_where_to_look(tmp_path: Path) -> None:
+    rack_file = tmp_path / "rack" / "rack"  # not even created: the volume is missing
+    request = podinit.InitRequest(
+        **{
+            **vars(_request(tmp_path, "[]", POD_IP="10.0.0.7")),
+            "rack_file": rack_file,
+            "rack_timeout": 0.3,
+            "rack_poll_interval": 0.05,
+        }
+    )
+    with pytest.raises(InitError, match=r"no rack after 0 s: .*rack is still empty.*kco\.dev/rack.*Warning Events"):
+        podinit.run(request)
+    assert not request.output.exists()
+
+
+def test_the_init_cli_takes_the_rack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    request = _request(tmp_path, "[]")
+    rack_file = tmp_path / "rack"
+    rack_file.write_text("local-a")
+    monkeypatch.setenv("POD_IP", "10.0.0.8")
+    argv = ["init", "--template", str(request.template), "--output", str(request.output)]
+    argv += ["--plugin-dir", str(request.plugin_dir), "--rack-file", str(rack_file), "--rack-timeout", "5"]
+    assert worker_cli.main(argv) == 0
+    assert properties.parse(request.output.read_text())["consumer.client.rack"] == "local-a"

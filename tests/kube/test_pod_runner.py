@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from kubernetes import client, dynamic
 
-from connect_operator.devkit.podrunner import PodRunner
-from connect_worker import ports
+from connect_operator.devkit.podrunner import NODE_ZONE, PodRunner
+from connect_operator.render import names
+from connect_worker import ports, properties
 from connect_worker.testbed import Testbed
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
@@ -49,6 +50,7 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
                     "offset": {"replicationFactor": 1},
                     "status": {"replicationFactor": 1},
                 },
+                "rack": {},
             },
         },
     )
@@ -65,6 +67,11 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
 
     ips = sorted(p.status.pod_ip for p in _pods(api, namespace))
     assert len(ips) == 2 and all(ip.startswith("127.0.0.") for ip in ips)
+    # Rack awareness through the operator: Node label → Pod annotation → downward-API file → init step.
+    for pod in _pods(api, namespace):
+        assert pod.metadata.annotations[names.RACK_ANNOTATION] == NODE_ZONE
+        written = pod_runner.work_dir / namespace / pod.metadata.name / "worker.properties"
+        assert properties.parse(written.read_text())["consumer.client.rack"] == NODE_ZONE
     source = tmp_path / "in.txt"
     source.write_text("a\n")
     url = f"http://{ips[0]}:8083"

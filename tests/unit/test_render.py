@@ -244,3 +244,50 @@ def test_config_hash_changes_exactly_when_the_worker_config_does(
 def test_owned_keys_are_always_refused(key: str) -> None:
     with pytest.raises(ValidationError, match="config may not set"):
         spec(config={key: "x"})
+
+
+def test_rack_awareness_shows_the_pods_rack_annotation_to_the_init_container_only() -> None:
+    plain = pod()
+    assert names.RACK_KEY_ANNOTATION not in plain["metadata"]["annotations"]
+    assert not any(v["name"] == "rack" for v in plain["spec"]["volumes"])
+    assert "--rack-file" not in container("init")["args"]
+
+    template = pod(rack={"topologyKey": "example.com/room"})
+    assert template["metadata"]["annotations"][names.RACK_KEY_ANNOTATION] == "example.com/room"
+    assert pod(rack={})["metadata"]["annotations"][names.RACK_KEY_ANNOTATION] == "topology.kubernetes.io/zone"
+    volume = next(v for v in template["spec"]["volumes"] if v["name"] == "rack")
+    assert volume == {
+        "name": "rack",
+        "downwardAPI": {
+            "items": [{"path": names.RACK_FILE, "fieldRef": {"fieldPath": "metadata.annotations['kco.dev/rack']"}}]
+        },
+    }
+    init, connect = container("init", rack={}), container("connect", rack={})
+    assert {"name": "rack", "mountPath": names.RACK_DIR, "readOnly": True} in init["volumeMounts"]
+    assert not any(m["name"] == "rack" for m in connect["volumeMounts"])
+    args = init["args"]
+    assert args[args.index("--rack-file") + 1] == f"{names.RACK_DIR}/{names.RACK_FILE}"
+    # The rack is per Pod, so it is not in the shared worker properties; the init step adds it.
+    assert "consumer.client.rack" not in workerconfig.worker_properties(spec(rack={}), "orders")
+    # Workers still get no Kubernetes API access: the operator reads the Node for them.
+    assert "automountServiceAccountToken" not in template["spec"]
+    assert objects(rack={})["ServiceAccount"]["automountServiceAccountToken"] is False
+
+
+def test_a_static_consumer_rack_is_refused_only_alongside_spec_rack() -> None:
+    assert spec(config={"consumer.client.rack": "a"}).config["consumer.client.rack"] == "a"
+    with pytest.raises(ValidationError, match=r"consumer\.client\.rack"):
+        spec(rack={}, config={"consumer.client.rack": "a"})
+
+
+@pytest.mark.parametrize(
+    ("authentication", "needs"),
+    [
+        ({"type": "tls"}, "certificateAndKey"),
+        ({"type": "plain", "username": "u"}, "username and passwordSecret"),
+        ({"type": "scram-sha-512", "passwordSecret": {"secretName": "s", "key": "k"}}, "username and passwordSecret"),
+    ],
+)
+def test_authentication_without_its_credentials_is_refused(authentication: dict[str, Any], needs: str) -> None:
+    with pytest.raises(ValidationError, match=needs):
+        spec(authentication=authentication)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connect_operator.api.v1alpha1.common import Condition, SecretKey, Spec
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
@@ -92,6 +92,14 @@ class KafkaAuthentication(Spec):
         default=None, alias="certificateAndKey", description="For tls: the client certificate."
     )
 
+    @model_validator(mode="after")
+    def _credentials_for_the_type(self) -> KafkaAuthentication:
+        if self.type == "tls" and self.certificate_and_key is None:
+            raise ValueError("type tls needs certificateAndKey")
+        if self.type != "tls" and (not self.username or self.password_secret is None):
+            raise ValueError(f"type {self.type} needs username and passwordSecret")
+        return self
+
 
 class PluginArtifact(Spec):
     url: str = Field(pattern=r"^https?://", description="Where to download the artifact (http or https).")
@@ -133,7 +141,8 @@ class Rack(Spec):
     topology_key: str = Field(
         default="topology.kubernetes.io/zone",
         alias="topologyKey",
-        description="Node label whose value becomes client.rack for consumers.",
+        min_length=1,
+        description="Node label whose value becomes consumer.client.rack; a Pod on a Node without it waits.",
     )
 
 
@@ -187,7 +196,11 @@ class KafkaConnectSpec(Spec):
     resources: Resources | None = Field(default=None, description="The Connect container's resources.")
     jvm_options: JvmOptions | None = Field(default=None, alias="jvmOptions", description="JVM heap and options.")
     logging: Logging = Field(default_factory=Logging, description="Log levels.")
-    rack: Rack | None = Field(default=None, description="Rack awareness from a node label.")
+    rack: Rack | None = Field(
+        default=None,
+        description="Rack awareness: consumer.client.rack from each worker's Node label, copied by the operator "
+        "into the Pod's kco.dev/rack annotation (workers get no Kubernetes API access).",
+    )
     template: Template = Field(default_factory=Template, description="Pod customisation.")
     unmanaged_connectors: Literal["ignore", "report", "delete"] = Field(
         default="ignore",
@@ -208,6 +221,12 @@ class KafkaConnectSpec(Spec):
                 "internalTopics, converters, tls, authentication and exposedSecrets"
             )
         return config
+
+    @model_validator(mode="after")
+    def _rack_not_set_twice(self) -> KafkaConnectSpec:
+        if self.rack is not None and "consumer.client.rack" in self.config:
+            raise ValueError("config may not set consumer.client.rack when spec.rack is set: it comes from the Node")
+        return self
 
 
 class ConnectorPluginStatus(BaseModel):
