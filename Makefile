@@ -32,10 +32,11 @@ typecheck:
 layers:
 	$(BIN)/lint-imports
 
+# One process per tier (see tests/conftest.py): the tiers wait on Connect rebalances more than on CPU.
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadgroup
 
-# The whole loop on the local control plane with real worker Pods (the pod runner), run on its own.
+# Just the whole-loop tests: the local control plane with real worker Pods (the pod runner).
 test-e2e: setup
 	$(BIN)/pytest -m e2e tests/kube
 

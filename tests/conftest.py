@@ -49,16 +49,15 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 
 # Under pytest-xdist (`make test`), each tier runs in a process of its own with its own broker, Connect
-# cluster and control plane; unit tests fill the gaps. The heavy whole-loop tests are split in two.
+# cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
+# The longest whole-loop test gets a process of its own.
 _TIERS = {"contract": "connect", "kube": "kube"}
-_HEAVY = {"test_operator_whole_loop.py", "test_kco_dev.py"}
+_OWN_PROCESS = {"test_operator_whole_loop.py": "whole-loop"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        tier = _TIERS.get(item.path.parent.name)
-        if tier == "kube" and item.get_closest_marker("e2e"):
-            tier = "e2e-heavy" if item.path.name in _HEAVY else "e2e"
+        tier = _OWN_PROCESS.get(item.path.name) or _TIERS.get(item.path.parent.name)
         if tier:
             item.add_marker(pytest.mark.xdist_group(tier))
 

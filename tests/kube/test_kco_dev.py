@@ -16,7 +16,17 @@ pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 def test_kco_dev_runs_the_whole_loop_and_cleans_up(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "connect_operator.cli.main", "dev", "--once", "--work-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "connect_operator.cli.main",
+            "dev",
+            "--once",
+            "--workers",
+            "1",
+            "--work-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=240,

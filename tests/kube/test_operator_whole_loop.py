@@ -81,6 +81,8 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
         namespace=namespace, body=kafkaconnect_manifest(namespace, testbed, exposedSecrets=["db"], replicas=1)
     )
     names = [f"c{i:02d}" for i in range(COUNT - 1)]
+    events = [f"event {i}" for i in range(100)]
+    (tmp_path / "c01.txt").write_text("".join(f"{line}\n" for line in events))
     for name in names:
         config: dict[str, Any] = {"file": str(tmp_path / f"{name}.txt"), "topic": f"{namespace}-{name}"}
         if name == "c00":
@@ -98,6 +100,11 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
         ),
     )
     connectors.create(namespace=namespace, body=_connector("invalid", SINK, config={"file": str(tmp_path / "x")}))
+    hidden = {"valueFrom": {"secretKeyRef": {"name": "not-exposed", "key": "token"}}}
+    connectors.create(
+        namespace=namespace,
+        body=_connector("secretive", SINK, config={"file": str(tmp_path / "y"), "topics": "t", "token": hidden}),
+    )
 
     first = OperatorProcess(control_plane.endpoints.kubeconfig, namespace, operator_logs)
     processes.append(first.start())
@@ -124,7 +131,7 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
 
     poll_until(all_ready, 240, f"{COUNT - 1} Connectors Ready")
     listed = sorted(in_connect())
-    assert listed == sorted([*names, "failing"]), "nothing lost, nothing extra, nothing invalid sent"
+    assert listed == sorted([*names, "failing"]), "nothing lost, nothing extra, nothing invalid or hidden sent"
     for name in names:
         status = status_of(name)
         assert status["state"] == "RUNNING" and status["tasksReady"] == "1/1"
@@ -146,6 +153,13 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
         "the failing sink auto-restarted into RUNNING",
     )
     assert healed["autoRestart"]["count"] >= 1
+    # Data flows: c01's lines through its topic into the healed sink's file.
+    out = missing_dir / "out.txt"
+    poll_until(lambda: out.is_file() and len(out.read_text().splitlines()) >= len(events), 60, "the events in the sink")
+    assert sorted(out.read_text().splitlines()) == sorted(events)
+
+    secretive = _condition(status_of("secretive"), "Ready")
+    assert secretive["reason"] == "SecretNotExposed" and "not-exposed" in secretive["message"], secretive
 
     # Edit one connector: exactly one config write, to that one.
     settle = poll_until(lambda: _quiet(second), 60, "a sync with no writes")
@@ -165,8 +179,25 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
     assert _writes(second) - writes_before == 1, "one PUT for one edited Connector"
     assert settle
 
-    # Stop and resume one through its spec.
-    for state, shown in (("stopped", "STOPPED"), ("running", "RUNNING")):
+    # A restart request is honoured once, even when the same manifest is applied again (GitOps).
+    restart = {"spec": {"restart": {"id": "r1", "includeTasks": True}}}
+    connectors.patch(namespace=namespace, name="c02", content_type="application/merge-patch+json", body=restart)
+    poll_until(lambda: (status_of("c02").get("handled") or {}).get("restart") == "r1", 60, "restart r1 handled")
+    requested = {"namespace": namespace, "cluster": LOCAL_CLUSTER, "connector": "c02", "kind": "requested"}
+    assert second.metric("kco_connector_restarts_total", **requested) == 1
+    manifest = connectors.get(namespace=namespace, name="c02").to_dict()
+    again = {
+        "apiVersion": manifest["apiVersion"],
+        "kind": "Connector",
+        "metadata": {"name": "c02"},
+        "spec": manifest["spec"],
+    }
+    connectors.server_side_apply(body=again, namespace=namespace, field_manager="gitops", force_conflicts=True)
+    poll_until(lambda: _quiet(second), 60, "a sync with no writes after the re-apply")
+    assert second.metric("kco_connector_restarts_total", **requested) == 1, "r1 is not repeated"
+
+    # Pause, stop and resume one through its spec.
+    for state, shown in (("paused", "PAUSED"), ("stopped", "STOPPED"), ("running", "RUNNING")):
         connectors.patch(
             namespace=namespace,
             name="c03",
@@ -177,7 +208,7 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
 
     # The Secret's value is nowhere: not in Connect's config, its config topic, status, Events or logs.
     assert "${dir:" in call("GET", f"{url}/connectors/c00/config").body["password"]
-    assert password not in json.dumps([status_of(n) for n in [*names, "failing", "invalid"]])
+    assert password not in json.dumps([status_of(n) for n in [*names, "failing", "invalid", "secretive"]])
     assert password not in json.dumps([e.to_dict() for e in core.list_namespaced_event(namespace).items], default=str)
     assert password not in operator_logs.read_text(errors="replace")
     assert password.encode() not in b"".join(_config_topic(testbed, f"{namespace}-workers-configs"))
@@ -204,6 +235,15 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
         if line.startswith("kco_connector_restarts_total") and 'kind="secret"' in line
     ]
     assert len(restarted) == 1, restarted
+
+    # Deleting a Connector removes it from Connect before its finalizer lets go.
+    connectors.delete(namespace=namespace, name="c04")
+    poll_until(
+        lambda: all(c.metadata.name != "c04" for c in connectors.get(namespace=namespace).items),
+        60,
+        "the c04 Connector released by its finalizer",
+    )
+    assert "c04" not in in_connect()
 
 
 def _rest_url(core: client.CoreV1Api, namespace: str) -> str | None:

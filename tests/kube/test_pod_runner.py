@@ -15,7 +15,7 @@ from connect_worker.testbed import Testbed
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
 
-# Real workers in Pods share 2 cores and one broker with the rest of the suite; run them on their own.
+# Real workers in Pods: part of `make test` (the kube tier's process) and of `make test-e2e`.
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
