@@ -36,6 +36,12 @@ def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, 
         pod_spec["affinity"] = template.affinity
     if template.tolerations:
         pod_spec["tolerations"] = list(template.tolerations)
+    if template.node_selector:
+        pod_spec["nodeSelector"] = dict(template.node_selector)
+    if template.priority_class_name:
+        pod_spec["priorityClassName"] = template.priority_class_name
+    if template.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in template.image_pull_secrets]
     if template.topology_spread_constraints:
         pod_spec["topologySpreadConstraints"] = list(template.topology_spread_constraints)
     return {

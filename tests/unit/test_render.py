@@ -169,6 +169,9 @@ def test_deployment_takes_every_template_resource_and_jvm_field() -> None:
                 "annotations": {"a": "b"},
                 "affinity": {"nodeAffinity": {}},
                 "tolerations": tolerations,
+                "nodeSelector": {"pool": "connect"},
+                "priorityClassName": "data-critical",
+                "imagePullSecrets": ["registry"],
                 "topologySpreadConstraints": spread,
                 "securityContext": {"runAsUser": 2000},
                 "env": [{"name": "X", "value": "1"}],
@@ -184,6 +187,9 @@ def test_deployment_takes_every_template_resource_and_jvm_field() -> None:
     assert template["spec"]["affinity"] == {"nodeAffinity": {}}
     assert template["spec"]["tolerations"] == tolerations and template["spec"]["topologySpreadConstraints"] == spread
     assert template["spec"]["securityContext"] == {"runAsUser": 2000}
+    assert template["spec"]["nodeSelector"] == {"pool": "connect"}
+    assert template["spec"]["priorityClassName"] == "data-critical"
+    assert template["spec"]["imagePullSecrets"] == [{"name": "registry"}]
     assert {"name": "extra", "emptyDir": {}} in template["spec"]["volumes"]
     assert {"name": "extra", "mountPath": "/x"} in connect["volumeMounts"]
     assert {"name": "X", "value": "1"} in connect["env"]

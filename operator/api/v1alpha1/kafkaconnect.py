@@ -154,6 +154,17 @@ class PodTemplate(Spec):
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra Pod annotations.")
     affinity: FreeForm | None = Field(default=None, description="A Kubernetes Affinity.")
     tolerations: list[FreeForm] = Field(default_factory=list, description="Kubernetes Tolerations.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, alias="nodeSelector", description="Node labels the worker Pods must run on."
+    )
+    priority_class_name: str | None = Field(
+        default=None, alias="priorityClassName", description="The worker Pods' PriorityClass."
+    )
+    image_pull_secrets: list[str] = Field(
+        default_factory=list,
+        alias="imagePullSecrets",
+        description="Names of Secrets to pull the Kafka and operator images with (private registries).",
+    )
     topology_spread_constraints: list[FreeForm] = Field(
         default_factory=list, alias="topologySpreadConstraints", description="Kubernetes TopologySpreadConstraints."
     )
