@@ -43,17 +43,15 @@ REST_PORT = 8083
 ZONE_LABEL = "topology.kubernetes.io/zone"
 NODE_ZONE = "local-a"
 # Pods share the machine with the control plane, the operator and other workers: sessions long
-# enough that a CPU-starved heartbeat does not expire a member and start a rebalance storm, and long
-# enough that the local broker, which holds a join for about half a session, sees both members of a
-# two-worker group rejoin in the same round (at 6 s they could alternate and never settle).
+# enough that a CPU-starved heartbeat does not expire a member and start a rebalance storm.
 POD_WORKER_PROPERTIES = {
     **DEV_WORKER_PROPERTIES,
-    "session.timeout.ms": "10000",
-    "heartbeat.interval.ms": "2000",
-    # A departed worker's connectors move at once: no delayed follow-up rebalance racing a new Pod's join.
-    "scheduled.rebalance.max.delay.ms": "0",
+    "session.timeout.ms": "6000",
+    "heartbeat.interval.ms": "1000",
     "consumer.session.timeout.ms": "6000",
     "consumer.heartbeat.interval.ms": "1000",
+    # A departed worker's connectors move at once: no delayed follow-up rebalance racing a new Pod's join.
+    "scheduled.rebalance.max.delay.ms": "0",
 }
 
 
