@@ -18,6 +18,7 @@ from connect_operator.connect.client import CallStats
 from connect_operator.engine.results import ConnectorResult
 
 STATES = ("RUNNING", "PAUSED", "STOPPED", "FAILED", "UNASSIGNED", "RESTARTING")
+RESTART_KINDS = ("auto", "requested", "task", "secret")
 _CONNECTOR = ("namespace", "cluster", "connector")
 
 CONNECTOR_STATE = Gauge(
@@ -33,7 +34,11 @@ RESTARTS = Counter(
     "Restarts the operator made, by kind: auto, requested, task, secret.",
     [*_CONNECTOR, "kind"],
 )
-ACTIONS = Counter("kco_sync_actions", "REST writes made by syncs, by action.", ["namespace", "cluster", "action"])
+ACTIONS = Counter(
+    "kco_sync_actions",
+    "Steps syncs ran, by action (Validate, Create, Update, ...).",
+    ["namespace", "cluster", "action"],
+)
 SYNC_SECONDS = Histogram(
     "kco_sync_duration_seconds",
     "Duration of one sync of a Connect cluster (one read, plan, writes).",
@@ -73,15 +78,21 @@ def restart_kind(action: str) -> str | None:
     return None
 
 
+# (namespace, cluster) → connectors with series, so a cluster's series can all go with it.
+_KNOWN: dict[tuple[str, str], set[str]] = {}
+
+
 def record_sync(
     namespace: str, cluster: str, seconds: float, results: Mapping[str, ConnectorResult], gone: Iterable[str]
 ) -> None:
     SYNC_SECONDS.labels(namespace, cluster).observe(seconds)
+    known = _KNOWN.setdefault((namespace, cluster), set())
     for name, result in results.items():
         labels = (namespace, cluster, name)
         if result.deleted or result.unmanaged:
             forget(namespace, cluster, name)
             continue
+        known.add(name)
         for state in STATES:
             CONNECTOR_STATE.labels(*labels, state).set(1 if result.state == state else 0)
         CONNECTOR_READY.labels(*labels).set(1 if result.ready else 0)
@@ -96,18 +107,31 @@ def record_sync(
 
 
 def record_sync_failure(namespace: str, cluster: str) -> None:
+    """Connect unreachable: what was known is no longer true, so nothing reads as ready."""
     SYNC_FAILURES.labels(namespace, cluster).inc()
+    for name in _KNOWN.get((namespace, cluster), set()):
+        CONNECTOR_READY.labels(namespace, cluster, name).set(0)
 
 
 def forget(namespace: str, cluster: str, connector: str) -> None:
     labels = (namespace, cluster, connector)
+    _KNOWN.get((namespace, cluster), set()).discard(connector)
     for gauge in (CONNECTOR_READY, FAILED_TASKS, TASKS):
         _remove(gauge, labels)
     for state in STATES:
         _remove(CONNECTOR_STATE, (*labels, state))
+    for kind in RESTART_KINDS:
+        _remove(RESTARTS, (*labels, kind))
 
 
-def _remove(gauge: Gauge, labels: tuple[str, ...]) -> None:
+def forget_cluster(namespace: str, cluster: str) -> None:
+    """Its sync loop ends (the KafkaConnect is gone, or this replica stands by): its series go too."""
+    for name in list(_KNOWN.get((namespace, cluster), set())):
+        forget(namespace, cluster, name)
+    _KNOWN.pop((namespace, cluster), None)
+
+
+def _remove(gauge: Gauge | Counter, labels: tuple[str, ...]) -> None:
     with contextlib.suppress(KeyError):
         gauge.remove(*labels)
 

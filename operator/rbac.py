@@ -51,10 +51,15 @@ _APPLY = "Server-side apply: patch, and create for a new object."
 NAMESPACED: tuple[Rule, ...] = (
     Rule(
         GROUP,
-        ("kafkaconnects", "connectors"),
+        ("kafkaconnects",),
         ("get", "list", "watch", "patch"),
-        "kopf watches both kinds and patches its progress annotations and finalizers onto them; the "
-        "Connector handlers read their KafkaConnect and list a cluster's Connectors",
+        "kopf watches it and patches its progress annotations onto it; the Connector handlers read it",
+    ),
+    Rule(
+        GROUP,
+        ("connectors",),
+        ("list", "watch", "patch"),
+        "kopf watches them and patches finalizers and annotations onto them; the sync loop lists them",
     ),
     Rule(
         GROUP,
@@ -79,8 +84,8 @@ NAMESPACED: tuple[Rule, ...] = (
     Rule(
         "",
         ("pods",),
-        ("get", "list", "watch", "patch"),
-        "worker Pod IPs (list); worker Pods annotated with their node's rack label (get, watch, patch)",
+        ("list", "watch", "patch"),
+        "worker Pod IPs (list); worker Pods annotated with their node's rack label (watch, patch)",
     ),
     Rule(
         "",

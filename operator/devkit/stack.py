@@ -99,10 +99,13 @@ class LocalStack:
         stop, ready = threading.Event(), threading.Event()
         thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True, name="operator")
         thread.start()
-        if not ready.wait(60):
-            stop.set()
-            raise WorkerError("the operator did not start within 60 s")
         try:
+            deadline = time.monotonic() + 60
+            while not ready.wait(0.5):
+                if not thread.is_alive():
+                    raise WorkerError("the operator stopped while starting; see its log above")
+                if time.monotonic() > deadline:
+                    raise WorkerError("the operator did not start within 60 s")
             yield
         finally:
             stop.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -76,8 +77,14 @@ DEFAULT_SECRETS_ROOT = "/mnt/kco/secrets"
 DEFAULT_PLACEHOLDER = directory_placeholder(DEFAULT_SECRETS_ROOT)
 
 
+def keyed_digest(key: str, value: bytes) -> bytes:
+    """A Secret value as an HMAC keyed by something status readers cannot see (the Secret's uid): a digest
+    in a Connector's status must not let anyone test password guesses against it."""
+    return hmac.new(key.encode(), value, hashlib.sha256).digest()
+
+
 def secrets_version(values: Mapping[tuple[str, str], bytes]) -> str:
-    """A digest of the referenced Secret values, keyed by (Secret, key); never the values themselves."""
+    """One digest of the referenced Secret values (or their keyed digests), by (Secret, key)."""
     if not values:
         return ""
     digest = hashlib.sha256()
@@ -92,7 +99,7 @@ def from_connector(
     default_auto_restart: AutoRestartPolicy | None = None,
     secret_values: Mapping[tuple[str, str], bytes] | None = None,
 ) -> DesiredConnector:
-    """`secret_values`: the current value of each referenced (Secret, key); None when not read."""
+    """`secret_values`: each referenced (Secret, key)'s value or a keyed digest of it; None when not read."""
     spec = connector.spec
     refs = frozenset(
         (v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key)

@@ -141,7 +141,7 @@ def _plan_connector(
     offsets_step = _offsets_step(want, seen, mem, blocked)
     if offsets_step:
         steps.append(offsets_step)
-    secrets_step, record, pending = _secrets_step(want, seen, mem, steps, settings, now)
+    secrets_step, record, pending = _secrets_step(want, seen, mem, settings, now)
     if secrets_step:
         steps.append(secrets_step)
     auto, exhausted = _auto_restart(want, seen, mem, now)
@@ -206,29 +206,23 @@ def _offsets_step(
 
 
 def _secrets_step(
-    want: DesiredConnector,
-    seen: ObservedConnector,
-    mem: ConnectorMemory,
-    steps: list[act.Action],
-    settings: PlannerSettings,
-    now: float,
+    want: DesiredConnector, seen: ObservedConnector, mem: ConnectorMemory, settings: PlannerSettings, now: float
 ) -> tuple[act.Restart | None, str | None, str | None]:
-    """(restart, digest to record without restarting, digest now waiting for the kubelets)."""
+    """(restart, digest to record without restarting, digest now waiting for the kubelets).
+
+    The restart records its digest only once Connect has done it, so a failed one is tried again; it is
+    not folded into another restart in the same plan, which may run before the files are current."""
     version = want.secrets_version
     if version is None or version == mem.secrets_version:
         return None, None, None
-    restarts_anyway = any(
-        isinstance(s, act.Update | act.Create) or (isinstance(s, act.Restart) and s.include_tasks and not s.only_failed)
-        for s in steps
-    )
-    # First sight (nothing to compare with), a stopped connector (resuming starts it afresh), or a
-    # step that restarts it anyway: the current values are what it resolves.
-    if mem.secrets_version is None or seen.state == "STOPPED" or restarts_anyway:
-        return None, version, None
+    if mem.secrets_version is None:
+        return None, version, None  # first sight: these are the values it started with
     pending_since = mem.secrets_pending_since if mem.secrets_pending == version else None
     since = now if pending_since is None else pending_since
     if now - since < settings.secret_propagation_seconds:
         return None, None, version
+    if seen.state == "STOPPED":
+        return None, version, None  # resuming starts it afresh, from files that are current by now
     return act.Restart(include_tasks=True, only_failed=False, secrets_version=version), None, None
 
 

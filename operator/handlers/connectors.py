@@ -26,13 +26,14 @@ from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient
 from connect_operator.connect.errors import ConnectError
 from connect_operator.engine import syncing
-from connect_operator.engine.desired import DesiredConnector, from_connector
+from connect_operator.engine.desired import DesiredConnector, from_connector, keyed_digest
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.handlers.kafkaconnect import rest_url
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import connector as connector_status
+from connect_operator.status.patch import merge_patch
 
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.3
@@ -96,17 +97,22 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     ) -> None:
         key = f"{namespace}/{name}"
         waker = loops.wakers.setdefault(key, asyncio.Event())
-        while not stopped:
-            try:
-                await _sync_once(body, api, settings, loops)
-            except Exception:  # keep the loop alive; the next pass retries from scratch
-                log.exception("Connector sync of %s failed", key)
-            try:
-                await asyncio.wait_for(waker.wait(), timeout=settings.status_interval_seconds)
-                await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of edits land in one sync
-            except TimeoutError:
-                pass
-            waker.clear()
+        try:
+            while not stopped:
+                try:
+                    await _sync_once(body, api, settings, loops)
+                except Exception:  # keep the loop alive; the next pass retries from scratch
+                    log.exception("Connector sync of %s failed", key)
+                try:
+                    await asyncio.wait_for(waker.wait(), timeout=settings.status_interval_seconds)
+                    await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of edits land in one sync
+                except TimeoutError:
+                    pass
+                waker.clear()
+        finally:
+            metrics.forget_cluster(namespace or "", name)
+            loops.referenced.pop(key, None)
+            loops.wakers.pop(key, None)
 
 
 async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops) -> None:
@@ -133,6 +139,7 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
     loops.referenced[f"{ref.namespace}/{ref.name}"] = _referenced_secrets(listed)
     declared = await _declared(api, ref, cluster_spec, by_name)
     for name, problem in declared.problems.items():
+        metrics.forget(ref.namespace, ref.name, name)
         obj = by_name[name]
         await _write_status(
             api, obj, connector_status.not_synced(obj.get("status") or {}, *problem, _generation(obj), now)
@@ -223,56 +230,61 @@ async def _declared(
                 f"Secrets {', '.join(hidden)} are not in KafkaConnect {ref.name}'s spec.exposedSecrets; add them there",
             )
             continue
-        values, missing = await secrets.values(refs)
-        if missing:
-            found.problems[name] = ("SecretMissing", f"{'; '.join(missing)}: create it, or fix the secretKeyRef")
+        digests, problem = await secrets.digests(refs)
+        if problem:
+            found.problems[name] = problem
             continue
         found.desired[name] = from_connector(
-            connector, default_auto_restart=cluster_spec.auto_restart, secret_values=values
+            connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests
         )
         found.memory[name] = ConnectorMemory.from_json((obj.get("status") or {}).get("sync") or {})
     return found
 
 
 def _referenced_secrets(listed: list[dict[str, Any]]) -> set[str]:
-    return {
-        str(value["valueFrom"].get("secretKeyRef", {}).get("name"))
-        for obj in listed
-        for value in ((obj.get("spec") or {}).get("config") or {}).values()
-        if isinstance(value, dict) and isinstance(value.get("valueFrom"), dict)
-    }
+    """Names of the Secrets the Connectors reference; read before validation, so nothing is assumed."""
+    names: set[str] = set()
+    for obj in listed:
+        config = (obj.get("spec") or {}).get("config")
+        for value in config.values() if isinstance(config, dict) else ():
+            source = value.get("valueFrom") if isinstance(value, dict) else None
+            ref = source.get("secretKeyRef") if isinstance(source, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                names.add(ref["name"])
+    return names
 
 
 class _SecretReader:
-    """Referenced Secret values for one sync, each Secret read once. Values only ever go into a digest."""
+    """Referenced Secrets for one sync, each read once. Values are reduced to keyed digests at once."""
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self._api, self._namespace = api, namespace
-        self._read: dict[str, dict[str, bytes] | None] = {}
+        self._read: dict[str, dict[str, bytes] | str] = {}
 
-    async def values(self, refs: frozenset[tuple[str, str]]) -> tuple[dict[tuple[str, str], bytes], list[str]]:
-        values: dict[tuple[str, str], bytes] = {}
-        missing: list[str] = []
+    async def digests(
+        self, refs: frozenset[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], bytes], tuple[str, str] | None]:
+        """(digest per reference, or a problem (reason, message) naming Secret and key, never a value)."""
+        digests: dict[tuple[str, str], bytes] = {}
         for secret, key in sorted(refs):
             if secret not in self._read:
                 self._read[secret] = await asyncio.to_thread(self._get, secret)
             data = self._read[secret]
-            if data is None:
-                missing.append(f"Secret {secret} does not exist")
-            elif key not in data:
-                missing.append(f"Secret {secret} has no key {key}")
-            else:
-                values[(secret, key)] = data[key]
-        return values, missing
+            if isinstance(data, str):
+                reason = "SecretMissing" if data == "not found" else "SecretUnreadable"
+                return {}, (reason, f"Secret {secret}: {data}; create it, or fix the secretKeyRef")
+            if key not in data:
+                return {}, ("SecretMissing", f"Secret {secret} has no key {key}; add it, or fix the secretKeyRef")
+            digests[(secret, key)] = data[key]
+        return digests, None
 
-    def _get(self, name: str) -> dict[str, bytes] | None:
+    def _get(self, name: str) -> dict[str, bytes] | str:
         try:
             secret = client.CoreV1Api(self._api).read_namespaced_secret(name, self._namespace)
         except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+            return "not found" if exc.status == 404 else f"cannot be read ({exc.status} {exc.reason})"
+        uid = str(secret.metadata.uid) if secret.metadata else name
+        return {k: keyed_digest(uid, base64.b64decode(v)) for k, v in (secret.data or {}).items()}
 
 
 def _connectors_of(api: client.ApiClient, ref: ClusterRef) -> list[dict[str, Any]]:
@@ -293,7 +305,9 @@ def _kafkaconnect(api: client.ApiClient, namespace: str, name: str) -> bool:
 
 
 async def _write_status(api: client.ApiClient, obj: Mapping[str, Any], status: dict[str, Any]) -> None:
-    if _same(obj.get("status") or {}, status):
+    """Patch just what changed; a failed write is logged and left to the next sync, never stops the others."""
+    changes = merge_patch(obj.get("status") or {}, status)
+    if not changes:
         return
     meta = obj["metadata"]
     try:
@@ -304,15 +318,13 @@ async def _write_status(api: client.ApiClient, obj: Mapping[str, Any], status: d
             meta["namespace"],
             "connectors",
             meta["name"],
-            {"status": status},
+            {"status": changes},
         )
     except ApiException as exc:
         if exc.status != 404:
-            raise
-
-
-def _same(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    return all(before.get(k) == v for k, v in after.items())
+            log.warning(
+                "Could not write the status of Connector %s/%s: %s", meta["namespace"], meta["name"], exc.reason
+            )
 
 
 def _event(api: client.ApiClient, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:

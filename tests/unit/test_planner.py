@@ -354,11 +354,24 @@ def test_a_stopped_connector_only_records_the_new_secrets() -> None:
     assert done == () and memory["c"].secrets_version == "v2"
 
 
-def test_a_config_change_with_a_secret_change_restarts_through_the_update_only() -> None:
+def test_a_secret_restart_that_fails_is_tried_again() -> None:
+    c = want(secrets_version="v2")
+    memory = {"c": ConnectorMemory(secrets_version="v1")}
+    the_plan = plan({"c": c}, {"c": seen(c)}, memory, SETTINGS, NOW)
+    assert the_plan.connectors["c"].actions == (act.Restart(True, False, secrets_version="v2"),)
+    failed = ConnectorOutcome("c", error="Connect unavailable")
+    after = remember(memory, the_plan, {"c": failed}, NOW)
+    assert after["c"].secrets_version == "v1"
+    assert actions_for(c, seen(c), after["c"]) == (act.Restart(True, False, secrets_version="v2"),)
+
+
+def test_a_config_change_does_not_stand_in_for_the_secret_restart() -> None:
+    """The update may run before the kubelets refresh the files: the secret restart still follows."""
     c = want(secrets_version="v2", config={"topic": "new"})
     old = seen(want(config={"topic": "old"}))
     done, memory = _sync(c, old, {"c": ConnectorMemory(secrets_version="v1")}, SETTINGS, NOW)
-    assert [type(a) for a in done] == [act.Validate, act.Update] and memory["c"].secrets_version == "v2"
+    assert [type(a) for a in done] == [act.Validate, act.Update, act.Restart]
+    assert memory["c"].secrets_version == "v2"
 
 
 def test_a_create_records_the_secrets_it_resolved() -> None:

@@ -56,10 +56,14 @@ The rules on namespaced resources: in the ClusterRole when the operator watches 
 Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (tests/unit/test_helm_chart.py).
 */}}
 {{- define "kco.namespacedRules" -}}
-# kopf watches both kinds and patches its annotations and finalizers onto them; the sync loop lists Connectors.
+# kopf watches both kinds and patches its annotations and finalizers onto them; the Connector handlers read
+# a KafkaConnect (get) and the sync loop lists a cluster's Connectors.
 - apiGroups: [kco.dev]
-  resources: [kafkaconnects, connectors]
+  resources: [kafkaconnects]
   verbs: [get, list, watch, patch]
+- apiGroups: [kco.dev]
+  resources: [connectors]
+  verbs: [list, watch, patch]
 - apiGroups: [kco.dev]
   resources: [kafkaconnects/status, connectors/status]
   verbs: [patch]
@@ -79,7 +83,7 @@ Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (te
 # Worker Pod IPs; worker Pods annotated with their node's rack label.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 # Restarts on exposed Secret changes; Kafka credentials for the internal topics.
 - apiGroups: [""]
   resources: [secrets]
