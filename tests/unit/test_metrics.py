@@ -89,3 +89,15 @@ def test_rest_calls_are_counted_by_route_and_served_over_http() -> None:
         server.shutdown()
         server.server_close()
     assert 'kco_connect_rest_request_duration_seconds_count{route="GET /connectors?expand"} 2.0' in text
+
+
+def test_a_clusters_series_all_go_with_its_sync_loop_and_read_not_ready_when_connect_is_unreachable() -> None:
+    labels = {"namespace": "m3", "cluster": "c", "connector": "a"}
+    metrics.record_sync("m3", "c", 0.1, {"a": _result("a", tasks=(), actions=("Restart(r1)",))}, ())
+    assert _value("kco_connector_ready", **labels) == 1
+    metrics.record_sync_failure("m3", "c")
+    assert _value("kco_connector_ready", **labels) == 0
+    assert _value("kco_connector_restarts_total", **labels, kind="requested") == 1
+    metrics.forget_cluster("m3", "c")
+    assert _value("kco_connector_ready", **labels) is None
+    assert _value("kco_connector_restarts_total", **labels, kind="requested") is None
