@@ -77,9 +77,9 @@ def test_restart_kinds(action: str, kind: str | None) -> None:
 
 def test_rest_calls_are_counted_by_route_and_served_over_http() -> None:
     stats = metrics.rest_stats()
-    stats.record("GET /connectors?expand", 0.01, retried=False, failed=False)
-    stats.record("GET /connectors?expand", 0.02, retried=False, failed=True)
-    assert _value("kco_connect_rest_requests_total", route="GET /connectors?expand", outcome="error") == 1
+    stats.record("GET /unit-test-route", 0.01, retried=False, failed=False)
+    stats.record("GET /unit-test-route", 0.02, retried=False, failed=True)
+    assert _value("kco_connect_rest_requests_total", route="GET /unit-test-route", outcome="error") == 1
     port = ports.free_port("127.0.0.1")
     server, _ = metrics.serve(port, "127.0.0.1")
     try:
@@ -88,7 +88,7 @@ def test_rest_calls_are_counted_by_route_and_served_over_http() -> None:
     finally:
         server.shutdown()
         server.server_close()
-    assert 'kco_connect_rest_request_duration_seconds_count{route="GET /connectors?expand"} 2.0' in text
+    assert 'kco_connect_rest_request_duration_seconds_count{route="GET /unit-test-route"} 2.0' in text
 
 
 def test_a_clusters_series_all_go_with_its_sync_loop_and_read_not_ready_when_connect_is_unreachable() -> None:
