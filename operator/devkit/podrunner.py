@@ -1,12 +1,13 @@
 """A kubelet stand-in for development and tests: runs KafkaConnect worker Pods as local Connect processes.
 
 It registers a Node and keeps its heartbeat, binds the worker Pods to it, gives each Pod a loopback
-address of its own (127.0.0.2, 127.0.0.3, ...), runs the Pod's init step and a real Connect worker
-with the configuration the operator rendered (its ConfigMap and the init container's arguments),
-and writes the Pod's status: phase, IP, Ready from the worker's /health, container restarts. A
-deleted Pod stops its worker. Local adaptations, because Pods here share one host: the REST
-listener binds the Pod's address, plugin.path and the output live in a folder per Pod, and the
-test bed's quick group timeouts apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init step and a real
+Connect worker (restarted after a crash with a kubelet's backoff) with the configuration the
+operator rendered (its ConfigMap and the init container's arguments), and writes the Pod's status:
+phase, IP, Ready from the worker's /health, container restarts. A deleted Pod stops its worker.
+Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
+plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
+Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
 
 The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
 folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
@@ -22,7 +23,9 @@ import datetime
 import ipaddress
 import json
 import logging
+import random
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,8 @@ class RunningPod:
     ip: str
     worker: WorkerProcess | None = None
     restarts: int = 0
+    # monotonic time before which a crashed worker is not started again (a kubelet's CrashLoopBackOff)
+    backoff_until: float = 0.0
     started_at: str = ""
     error: str = ""
     ready: bool = False
@@ -89,7 +94,9 @@ class PodRunner:
         self._runtime = runtime
         self._interval = interval
         self._pods: dict[str, RunningPod] = {}
-        self._next_ip = ipaddress.IPv4Address("127.0.0.2")
+        # A loopback /24 of its own: runners in other processes (parallel tests, `kco dev`) pick theirs at
+        # random, so two never hand out the same address between a free-port check and a JVM's bind.
+        self._next_ip = ipaddress.IPv4Address(f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.2")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pod-runner", daemon=True)
         self._beats = 0
@@ -177,8 +184,12 @@ class PodRunner:
             if not self._init_waits(running, pod):
                 self._launch(running, pod)
         elif running.worker is not None and not running.worker.is_running() and not running.error:
-            running.restarts += 1
-            self._launch(running, pod)
+            if running.backoff_until == 0.0:
+                running.backoff_until = time.monotonic() + crash_backoff(running.restarts)
+            elif time.monotonic() >= running.backoff_until:
+                running.restarts += 1
+                running.backoff_until = 0.0
+                self._launch(running, pod)
         running.ready = running.worker is not None and running.worker.is_running() and _healthy(running.ip)
         self._write_status(running)
 
@@ -187,8 +198,8 @@ class PodRunner:
         while True:
             candidate = str(self._next_ip)
             self._next_ip += 1
-            if self._next_ip > ipaddress.IPv4Address("127.255.255.254"):
-                self._next_ip = ipaddress.IPv4Address("127.0.0.2")
+            if self._next_ip.packed[3] == 255:
+                self._next_ip = ipaddress.IPv4Address(f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.2")
             try:
                 ports.ensure_free(candidate, REST_PORT, "a Pod")
                 return candidate
@@ -269,9 +280,12 @@ class PodRunner:
     def _write_status(self, running: RunningPod) -> None:
         ready = "True" if running.ready else "False"
         started = running.worker is not None and not running.error
+        crashed = running.worker is not None and not running.worker.is_running()
         state: dict[str, Any] = (
             {"waiting": {"reason": "InitFailed", "message": running.error[:500]}}
             if running.error
+            else {"waiting": {"reason": "CrashLoopBackOff", "message": "the worker exited; see its log"}}
+            if crashed
             else {"running": {"startedAt": running.started_at}}
             if started
             else {"waiting": {"reason": "PodInitializing"}}
@@ -377,6 +391,11 @@ class PodRunner:
         # An update of a Lease must carry the resourceVersion it was read at.
         lease.spec.renew_time = renewed
         self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
+
+
+def crash_backoff(restarts: int) -> float:
+    """Seconds before a crashed worker starts again, as a kubelet waits: 10 s doubling, at most 5 minutes."""
+    return float(min(10 * 2**restarts, 300))
 
 
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:

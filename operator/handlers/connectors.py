@@ -145,7 +145,7 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
             api, obj, connector_status.not_synced(obj.get("status") or {}, *problem, _generation(obj), now)
         )
     desired, memory, removed = declared.desired, declared.memory, declared.removed
-    url = rest_url(ref, settings, api)
+    url = await asyncio.to_thread(rest_url, ref, settings, api)
     try:
         async with ConnectClient(url, stats=metrics.rest_stats()) as rest:
             report = await syncing.sync(
@@ -187,7 +187,8 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
         status = connector_status.from_result(obj.get("status") or {}, result, mem, _generation(obj), now)
         await _write_status(api, obj, status)
         if result.drift:
-            _event(
+            await asyncio.to_thread(
+                _event,
                 api,
                 obj,
                 "Warning",
@@ -195,7 +196,7 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
                 f"Config changed in Connect behind the operator's back was reverted: {', '.join(result.drift)}",
             )
         elif result.actions:
-            _event(api, obj, "Normal", "Synced", f"Did {', '.join(result.actions)}")
+            await asyncio.to_thread(_event, api, obj, "Normal", "Synced", f"Did {', '.join(result.actions)}")
 
 
 @dataclass
