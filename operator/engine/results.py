@@ -65,9 +65,16 @@ class ConnectorResult:
 
     @property
     def ready(self) -> bool:
-        """Running as asked, with no FAILED part, no error and a valid config."""
+        """Running as asked, with no FAILED part, no error and a valid config; RUNNING means with tasks."""
         failed = self.state == "FAILED" or any(t.state == "FAILED" for t in self.tasks)
-        return not failed and not self.errors and self.config_valid is not False and self.state is not None
+        taskless = self.state == "RUNNING" and not self.tasks
+        return (
+            not failed
+            and not taskless
+            and not self.errors
+            and self.config_valid is not False
+            and self.state is not None
+        )
 
 
 def remember(memory: EngineMemory, plan: Plan, outcomes: Mapping[str, ConnectorOutcome], now: float) -> EngineMemory:

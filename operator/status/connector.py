@@ -52,6 +52,8 @@ def from_result(
         ready = (False, "NotCreated", result.waiting or "not in Connect yet")
     elif result.errors:
         ready = (False, "SyncFailed", "; ".join(result.errors))
+    elif result.state == "RUNNING" and not result.tasks:
+        ready = (False, "NoTasks", "RUNNING, but Connect has not started any task (yet)")
     else:
         running = sum(t.state == "RUNNING" for t in result.tasks)
         ready = (True, result.state.title(), f"{result.state}, {running}/{len(result.tasks)} tasks running")

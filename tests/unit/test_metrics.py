@@ -93,7 +93,8 @@ def test_rest_calls_are_counted_by_route_and_served_over_http() -> None:
 
 def test_a_clusters_series_all_go_with_its_sync_loop_and_read_not_ready_when_connect_is_unreachable() -> None:
     labels = {"namespace": "m3", "cluster": "c", "connector": "a"}
-    metrics.record_sync("m3", "c", 0.1, {"a": _result("a", tasks=(), actions=("Restart(r1)",))}, ())
+    running = (TaskResult(0, "RUNNING", "w:8083", None),)
+    metrics.record_sync("m3", "c", 0.1, {"a": _result("a", tasks=running, actions=("Restart(r1)",))}, ())
     assert _value("kco_connector_ready", **labels) == 1
     metrics.record_sync_failure("m3", "c")
     assert _value("kco_connector_ready", **labels) == 0
