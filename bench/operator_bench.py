@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY
 from connect_operator.cli.dev import EXAMPLES, local_kafkaconnect
 from connect_operator.connect.client import ConnectClient
 from connect_operator.devkit.stack import FIELD_MANAGER, LocalStack
+from connect_operator.kube import client as kube
 from connect_worker import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -125,12 +126,8 @@ def main() -> None:
 
 def _worker_url(api: client.ApiClient | None) -> str | None:
     assert api is not None
-    for pod in client.CoreV1Api(api).list_namespaced_pod(NAMESPACE, label_selector="kco.dev/cluster=local").items:
-        status = pod.status
-        ready = status is not None and any(c.type == "Ready" and c.status == "True" for c in status.conditions or [])
-        if ready and status is not None and status.pod_ip:
-            return f"http://{status.pod_ip}:8083"
-    return None
+    ips = kube.ready_pod_ips(api, NAMESPACE, "kco.dev/cluster=local")
+    return f"http://{ips[0]}:8083" if ips else None
 
 
 def _cluster_ready(kafkaconnects: Any) -> bool:

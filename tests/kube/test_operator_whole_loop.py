@@ -16,6 +16,7 @@ from kubernetes import client, dynamic
 
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
+from connect_operator.kube import client as kube
 from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest
 from tests.support.connect_http import call
@@ -108,7 +109,7 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
 
     first = OperatorProcess(control_plane.endpoints.kubeconfig, namespace, operator_logs)
     processes.append(first.start())
-    url = poll_until(lambda: _rest_url(core, namespace), 150, "a ready worker Pod")
+    url = poll_until(lambda: _rest_url(api, namespace), 150, "a ready worker Pod")
 
     def in_connect() -> list[str]:
         answer = call("GET", f"{url}/connectors")
@@ -246,13 +247,9 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
     assert "c04" not in in_connect()
 
 
-def _rest_url(core: client.CoreV1Api, namespace: str) -> str | None:
-    for pod in core.list_namespaced_pod(namespace, label_selector=f"kco.dev/cluster={LOCAL_CLUSTER}").items:
-        status = pod.status
-        ready = status is not None and any(c.type == "Ready" and c.status == "True" for c in status.conditions or [])
-        if ready and status is not None and status.pod_ip:
-            return f"http://{status.pod_ip}:8083"
-    return None
+def _rest_url(api: client.ApiClient, namespace: str) -> str | None:
+    ips = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")
+    return f"http://{ips[0]}:8083" if ips else None
 
 
 def _writes(operator: OperatorProcess) -> float:
