@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
+import time
+from collections.abc import Iterator
 
 import kopf
 
 from connect_operator import metrics
 from connect_operator.handlers.registry import build_registry
 from connect_operator.settings import OperatorSettings
+
+
+class OperatorStartError(RuntimeError):
+    """The embedded operator stopped or timed out while starting."""
+
+
+@contextlib.contextmanager
+def in_thread(settings: OperatorSettings, start_timeout: float = 60.0) -> Iterator[None]:
+    """The operator embedded in a thread (tests, `kco dev`): started and ready on entry, stopped and joined
+    on exit, including when starting fails."""
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=run, args=(settings, stop, ready), daemon=True, name="operator")
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not ready.wait(0.5):
+            if not thread.is_alive():
+                raise OperatorStartError("the operator stopped while starting; see its log")
+            if time.monotonic() > deadline:
+                raise OperatorStartError(f"the operator did not start within {start_timeout:.0f} s")
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def run(

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from kubernetes import dynamic
 
+from connect_operator import runner
 from connect_operator.cli import main as cli
 from connect_operator.cli import manifests, output
 from connect_operator.connect.client import ConnectClient
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         if args.no_kube:
             return _run_connect_only(loaded, work_dir, args)
         return _run_whole_loop(loaded, work_dir, args)
-    except (WorkerError, k8sbuild.BuildError) as exc:
+    except (WorkerError, k8sbuild.BuildError, runner.OperatorStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return cli.EXIT_USAGE
     except KeyboardInterrupt:

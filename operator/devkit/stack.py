@@ -6,9 +6,7 @@ For `kco dev`. Started in dependency order and stopped in reverse, even when a s
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -88,28 +86,14 @@ class LocalStack:
         parts = [part.logs(lines) for part in (self.testbed, self.plane, self.pod_runner) if part is not None]
         return "\n".join(parts)
 
-    @contextlib.contextmanager
-    def _operator(self) -> Iterator[None]:
+    def _operator(self) -> contextlib.AbstractContextManager[None]:
         settings = OperatorSettings(
             kubeconfig=str(self.kubeconfig),
             rest_via_pod_ips=True,
             status_interval_seconds=2,
             secret_propagation_seconds=2,
         )
-        stop, ready = threading.Event(), threading.Event()
-        thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True, name="operator")
-        thread.start()
-        try:
-            deadline = time.monotonic() + 60
-            while not ready.wait(0.5):
-                if not thread.is_alive():
-                    raise WorkerError("the operator stopped while starting; see its log above")
-                if time.monotonic() > deadline:
-                    raise WorkerError("the operator did not start within 60 s")
-            yield
-        finally:
-            stop.set()
-            thread.join(30)
+        return runner.in_thread(settings)
 
     def __enter__(self) -> LocalStack:
         self.start()

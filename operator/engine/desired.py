@@ -93,6 +93,15 @@ def secrets_version(values: Mapping[tuple[str, str], bytes]) -> str:
     return digest.hexdigest()[:16]
 
 
+def secret_refs(connector: Connector) -> frozenset[tuple[str, str]]:
+    """(Secret, key) of every `valueFrom.secretKeyRef` in the config."""
+    return frozenset(
+        (v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key)
+        for v in connector.spec.config.values()
+        if isinstance(v, ConfigValueFrom)
+    )
+
+
 def from_connector(
     connector: Connector,
     placeholder: SecretPlaceholder = DEFAULT_PLACEHOLDER,
@@ -101,11 +110,7 @@ def from_connector(
 ) -> DesiredConnector:
     """`secret_values`: each referenced (Secret, key)'s value or a keyed digest of it; None when not read."""
     spec = connector.spec
-    refs = frozenset(
-        (v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key)
-        for v in spec.config.values()
-        if isinstance(v, ConfigValueFrom)
-    )
+    refs = secret_refs(connector)
     return DesiredConnector(
         name=connector.metadata.name,
         class_name=spec.class_name,

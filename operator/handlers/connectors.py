@@ -26,7 +26,7 @@ from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient
 from connect_operator.connect.errors import ConnectError
 from connect_operator.engine import syncing
-from connect_operator.engine.desired import DesiredConnector, from_connector, keyed_digest
+from connect_operator.engine.desired import DesiredConnector, from_connector, keyed_digest, secret_refs
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.handlers.kafkaconnect import rest_url
@@ -136,8 +136,8 @@ async def _sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorS
         return
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     by_name = {obj["metadata"]["name"]: obj for obj in listed}
-    loops.referenced[f"{ref.namespace}/{ref.name}"] = _referenced_secrets(listed)
     declared = await _declared(api, ref, cluster_spec, by_name)
+    loops.referenced[f"{ref.namespace}/{ref.name}"] = declared.referenced
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, name)
         obj = by_name[name]
@@ -206,6 +206,8 @@ class _Declared:
     removed: set[str] = field(default_factory=set)
     # Connectors that cannot be synced now, with (reason, message) for their status.
     problems: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Secrets the valid Connectors reference: a change to one of them wakes the loop.
+    referenced: set[str] = field(default_factory=set)
 
 
 async def _declared(
@@ -223,7 +225,8 @@ async def _declared(
             message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             found.problems[name] = ("InvalidSpec", message)
             continue
-        refs = from_connector(connector).secret_refs
+        refs = secret_refs(connector)
+        found.referenced.update(secret for secret, _ in refs)
         hidden = sorted({secret for secret, _ in refs} - set(cluster_spec.exposed_secrets))
         if hidden:
             found.problems[name] = (
@@ -240,19 +243,6 @@ async def _declared(
         )
         found.memory[name] = ConnectorMemory.from_json((obj.get("status") or {}).get("sync") or {})
     return found
-
-
-def _referenced_secrets(listed: list[dict[str, Any]]) -> set[str]:
-    """Names of the Secrets the Connectors reference; read before validation, so nothing is assumed."""
-    names: set[str] = set()
-    for obj in listed:
-        config = (obj.get("spec") or {}).get("config")
-        for value in config.values() if isinstance(config, dict) else ():
-            source = value.get("valueFrom") if isinstance(value, dict) else None
-            ref = source.get("secretKeyRef") if isinstance(source, dict) else None
-            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                names.add(ref["name"])
-    return names
 
 
 class _SecretReader:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,22 +55,13 @@ def crds(api: client.ApiClient) -> dynamic.DynamicClient:
 @dataclass
 class RunningOperator:
     settings: OperatorSettings
-    thread: threading.Thread
-    stop: threading.Event
 
 
 @contextlib.contextmanager
 def running_operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
     """The real operator (kopf) in a thread, stopped and joined on exit."""
-    stop, ready = threading.Event(), threading.Event()
-    thread = threading.Thread(target=runner.run, args=(settings, stop, ready), daemon=True, name="operator")
-    thread.start()
-    assert ready.wait(30), "the operator did not start"
-    try:
-        yield RunningOperator(settings, thread, stop)
-    finally:
-        stop.set()
-        thread.join(30)
+    with runner.in_thread(settings, start_timeout=30):
+        yield RunningOperator(settings)
 
 
 @pytest.fixture
