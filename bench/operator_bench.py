@@ -4,7 +4,7 @@ The same local stack as `kco dev`: broker, control plane, the operator, one real
 the time from applying N Connector resources to all of them Ready in status (and RUNNING in
 Connect), REST calls per steady-state sync (from the operator's own metrics), the time from a
 spec edit to the new config in Connect, and the raw parallel-PUT loop for N other connectors on
-the same cluster. Run: `PYTHONSAFEPATH=1 .venv/bin/python bench/operator_bench.py --connectors 20`.
+the same cluster. Run: `.venv/bin/python bench/operator_bench.py --connectors 20`.
 """
 
 from __future__ import annotations

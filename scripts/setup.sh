@@ -3,8 +3,6 @@
 # project with its dev tools, and the pinned Connect runtime and local broker. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The folder operator/ would shadow the standard library's `operator` for `python -m` run here.
-export PYTHONSAFEPATH=1
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)

@@ -32,7 +32,7 @@ def test_missing_runtime_through_the_cli_exits_2_with_the_message(tmp_path: Path
         text=True,
         timeout=60,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONSAFEPATH": "1"},
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 2
     assert "No Kafka Connect runtime" in done.stderr and "runtime fetch" in done.stderr

@@ -130,7 +130,7 @@ def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli(tmp
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "POD_IP": "10.0.0.9", "PYTHONSAFEPATH": "1"},
+        env={**os.environ, "POD_IP": "10.0.0.9"},
     )
     assert done.returncode == 2
     assert f"plugin s3: cannot download {url}" in done.stderr

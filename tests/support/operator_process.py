@@ -20,7 +20,6 @@ class OperatorProcess:
         self.log_path = log_path
         self.namespace = namespace
         self._env = {
-            "PYTHONSAFEPATH": "1",
             "KUBECONFIG": str(kubeconfig),
             "KCO_WATCH_NAMESPACES": namespace,
             "KCO_REST_VIA_POD_IPS": "1",

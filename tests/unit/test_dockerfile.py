@@ -157,7 +157,7 @@ def test_the_build_context_holds_every_package_folder_and_nothing_else() -> None
     for source in sources:
         assert (ROOT / source).exists(), source
         assert not _ignored(source, patterns), f"{source} is copied but .dockerignore leaves it out"
-    package_dirs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
-    assert set(package_dirs.values()) <= set(sources), "every package folder is copied into the build"
+    package_roots = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    assert set(package_roots["where"]) <= set(sources), "every package folder is copied into the build"
     for heavy in (".git", ".venv", ".cache", "tests"):
         assert _ignored(heavy, patterns), f"{heavy} would be sent to the Docker daemon"

@@ -35,7 +35,7 @@ from connect_worker import settings
 from connect_worker.errors import WorkerError
 from connect_worker.testbed import Testbed
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 NAMESPACE = "default"
 # The example source reads this file; the sink writes the other (relative to the pipeline folder).
 PIPELINE_INPUT = "pipeline-input.txt"
