@@ -25,7 +25,8 @@ class OperatorSettings:
     secret_propagation_seconds: float = 90.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
-    # A kubeconfig to use instead of the in-cluster service account.
+    # Kubeconfig files (a `:`-separated list, merged) to use instead of the in-cluster service account;
+    # None: in-cluster if running in a Pod, else ~/.kube/config.
     kubeconfig: str | None = None
     # Namespaces to watch; empty: the whole cluster.
     namespaces: tuple[str, ...] = ()

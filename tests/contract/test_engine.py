@@ -246,21 +246,3 @@ def test_offsets_and_task_restart_requests_on_real_connect(
             assert (await client.offsets(name)).offsets[0].offset == {"position": 0}
 
     asyncio.run(scenario())
-
-
-def test_topics_of_a_running_connector_are_read_by_the_engine(
-    connect_url: str, unique: Callable[[str], str], tmp_path: Path
-) -> None:
-    name, topic = unique("topics"), unique("t")
-    (tmp_path / "in.txt").write_text("x\n")
-
-    async def scenario() -> None:
-        async with ConnectClient(connect_url) as client:
-            engine = EngineDriver(client, PlannerSettings(topics_refresh_seconds=3))
-            desired = {name: connector(name, config={"file": str(tmp_path / "in.txt"), "topic": topic})}
-            report = await engine.converge(
-                desired, lambda r: r.results[name].topics == [topic], 60, "the topic the source writes to"
-            )
-            assert report.rest_calls <= 2, "a topics refresh adds one call to a sync, for one connector"
-
-    asyncio.run(scenario())

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.policy import kafkaconnect as policy
+from connect_operator.policy.secrets import SecretRead
 from connect_operator.render import kafkaclient, workerconfig
 from connect_operator.render.kafkaclient import SecretUse
 
@@ -95,12 +97,15 @@ def test_every_needed_secret_key_is_what_the_builder_reads() -> None:
 
 def test_messages_name_secret_key_and_field_never_a_value() -> None:
     use = SecretUse("pw", "password", "spec.authentication.passwordSecret")
-    assert kafkaclient.missing_message(use, secret_exists=False).startswith(
-        "Secret pw not found (spec.authentication.passwordSecret)"
+    absent = policy.kafka_secret_values([use], {"pw": SecretRead.not_found("pw")})
+    assert absent == (
+        "KafkaSecretMissing",
+        "Secret pw not found (spec.authentication.passwordSecret); the operator and the workers need it to reach Kafka",
     )
-    assert kafkaclient.missing_message(use, secret_exists=True).startswith(
-        "Secret pw has no key password (spec.authentication.passwordSecret)"
-    )
+    no_key = policy.kafka_secret_values([use], {"pw": SecretRead("pw", "uid", {"other": b"hunter2"})})
+    assert isinstance(no_key, tuple)
+    assert no_key[1].startswith("Secret pw has no key password (spec.authentication.passwordSecret)")
+    assert "hunter2" not in no_key[1]
 
 
 def test_redact_hides_every_secret_value_a_library_might_echo() -> None:

@@ -37,7 +37,6 @@ def _result(name: str, **changes: object) -> ConnectorResult:
         handled_task_restart_ids=(),
         handled_offsets_id=None,
         offsets=None,
-        topics=None,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

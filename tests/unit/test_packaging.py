@@ -45,3 +45,26 @@ def test_the_standard_library_operator_module_wins_from_the_repository_root() ->
     )
     assert done.returncode == 0, done.stderr
     assert not done.stdout.strip().startswith(str(ROOT)), done.stdout
+
+
+def test_every_module_is_in_a_layer_of_its_packages_contract() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    for package, root in (("connect_operator", "operator"), ("connect_worker", "worker")):
+        layered: set[str] = set()
+        for contract in contracts:
+            if contract["type"] != "layers" or not contract.get("containers", [package])[0].startswith(package):
+                continue
+            prefix = f"{contract['containers'][0]}." if "containers" in contract else ""
+            layered |= {prefix + name.strip() for layer in contract["layers"] for name in layer.split("|")}
+        modules = {
+            ".".join(path.relative_to(ROOT / root).with_suffix("").parts).removesuffix(".__init__")
+            for path in (ROOT / root / package).rglob("*.py")
+        }
+        # A package whose modules sit in different layers (engine, connect) is only their container.
+        containers = {m for m in modules if any(layer.startswith(f"{m}.") for layer in layered)}
+        unplaced = sorted(
+            module
+            for module in modules - containers
+            if not any(module == layer or module.startswith(f"{layer}.") for layer in layered)
+        )
+        assert unplaced == [], f"{package}: modules in no layer: {unplaced}"

@@ -285,17 +285,6 @@ def test_removed_connector_is_deleted_only_if_present() -> None:
     assert gone.name == "gone"
 
 
-def test_topics_are_refreshed_one_connector_per_sync_oldest_first() -> None:
-    a, b = want("a"), want("b")
-    settings = PlannerSettings(topics_refresh_seconds=60)
-    memory = {"a": ConnectorMemory(topics_at=NOW - 100), "b": ConnectorMemory(topics_at=NOW - 200)}
-    the_plan = plan({"a": a, "b": b}, {"a": seen(a), "b": seen(b)}, memory, settings, NOW)
-    assert the_plan.connectors["b"].actions == (act.FetchTopics(),)
-    assert the_plan.connectors["a"].actions == ()
-    fresh = {"a": ConnectorMemory(topics_at=NOW), "b": ConnectorMemory(topics_at=NOW)}
-    assert plan({"a": a, "b": b}, {"a": seen(a), "b": seen(b)}, fresh, settings, NOW).action_count == 0
-
-
 def test_memory_round_trips_through_json() -> None:
     mem = ConnectorMemory(
         applied_hash="h", restart_count=2, handled_task_restart_ids=("x",), invalid_errors={"k": ("bad",)}

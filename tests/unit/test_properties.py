@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from connect_worker import properties
 from connect_worker.errors import PropertiesError
-from connect_worker.properties import OWNED_KEYS, InternalTopics, WorkerSpec
+from connect_worker.properties import IDENTITY_KEYS, InternalTopics, WorkerSpec
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +39,7 @@ def test_extra_properties_override_defaults() -> None:
     assert props["key.converter"] == "StringConverter"
 
 
-@given(st.sampled_from(sorted(OWNED_KEYS)))
+@given(st.sampled_from(sorted(IDENTITY_KEYS)))
 def test_every_owned_key_is_refused_by_name(key: str) -> None:
     with pytest.raises(PropertiesError, match=key.replace(".", r"\.")):
         properties.worker_properties(_spec(**{key: "x"}))

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from connect_worker.errors import PropertiesError
 
 # Keys that the worker's identity (group, topics, REST listener, plugins) is built from; callers set
-# them through WorkerSpec fields, never through extra properties, so no two places disagree.
-OWNED_KEYS: frozenset[str] = frozenset(
+# them through WorkerSpec fields, never through extra properties, so no two places disagree. The
+# operator owns these and more (connect_operator.api.v1alpha1.kafkaconnect.OWNED_WORKER_KEYS).
+IDENTITY_KEYS: frozenset[str] = frozenset(
     {
         "bootstrap.servers",
         "group.id",
@@ -60,7 +61,7 @@ class WorkerSpec:
 
 def worker_properties(spec: WorkerSpec) -> dict[str, str]:
     """The full property set of a worker; raises PropertiesError when `extra` sets an owned key."""
-    clashes = sorted(OWNED_KEYS.intersection(spec.extra))
+    clashes = sorted(IDENTITY_KEYS.intersection(spec.extra))
     if clashes:
         raise PropertiesError(
             f"Extra worker properties may not set {', '.join(clashes)}: these come from the worker's "
@@ -173,5 +174,5 @@ def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: in
         rest_host=rest_host,
         rest_port=rest_port,
         plugin_path=plugin_path,
-        extra={k: v for k, v in props.items() if k not in OWNED_KEYS},
+        extra={k: v for k, v in props.items() if k not in IDENTITY_KEYS},
     )

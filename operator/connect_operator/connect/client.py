@@ -187,9 +187,9 @@ class ConnectClient:
         body = await self._call("GET", f"/connectors/{_seg(name)}", "/connectors/{name}")
         return models.ConnectorInfo.model_validate(body)
 
-    async def status(self, name: str) -> models.ConnectorStatus:
+    async def status(self, name: str) -> models.ConnectorStateInfo:
         body = await self._call("GET", f"/connectors/{_seg(name)}/status", "/connectors/{name}/status")
-        return models.ConnectorStatus.model_validate(body)
+        return models.ConnectorStateInfo.model_validate(body)
 
     async def task_configs(self, name: str) -> list[dict[str, Any]]:
         return _TASK_CONFIGS.validate_python(
@@ -216,11 +216,11 @@ class ConnectClient:
 
     async def restart(
         self, name: str, *, include_tasks: bool = False, only_failed: bool = False
-    ) -> models.ConnectorStatus | None:
+    ) -> models.ConnectorStateInfo | None:
         """POST restart; returns the planned states (202) or None (204, connector only)."""
         query = f"?includeTasks={_flag(include_tasks)}&onlyFailed={_flag(only_failed)}"
         body = await self._call("POST", f"/connectors/{_seg(name)}/restart{query}", "/connectors/{name}/restart")
-        return models.ConnectorStatus.model_validate(body) if body else None
+        return models.ConnectorStateInfo.model_validate(body) if body else None
 
     async def restart_task(self, name: str, task: int) -> None:
         path = f"/connectors/{_seg(name)}/tasks/{task}/restart"

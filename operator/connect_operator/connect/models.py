@@ -43,7 +43,7 @@ class TaskState(WorkerState):
     id: int
 
 
-class ConnectorStatus(_Model):
+class ConnectorStateInfo(_Model):
     name: str
     connector: WorkerState
     tasks: list[TaskState] = Field(default_factory=list)
@@ -65,7 +65,7 @@ class ConnectorInfo(_Model):
 class ExpandedConnector(_Model):
     """One entry of GET /connectors?expand=status&expand=info. Either part may be missing mid-change."""
 
-    status: ConnectorStatus | None = None
+    status: ConnectorStateInfo | None = None
     info: ConnectorInfo | None = None
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from connect_operator.status.conditions import rfc3339
 from connect_worker import podinit, ports, properties
 from connect_worker.errors import PortInUseError, WorkerError
 from connect_worker.process import WorkerProcess
@@ -422,4 +423,4 @@ def _healthy(ip: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(time.time())

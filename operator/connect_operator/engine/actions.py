@@ -59,16 +59,11 @@ class Offsets:
 
 
 @dataclass(frozen=True)
-class FetchTopics:
-    pass
-
-
-@dataclass(frozen=True)
 class Delete:
     reason: Literal["removed", "unmanaged"]
 
 
-Action = Validate | Create | Update | ChangeState | Restart | RestartTask | Offsets | FetchTopics | Delete
+Action = Validate | Create | Update | ChangeState | Restart | RestartTask | Offsets | Delete
 
 
 def describe(action: Action) -> str:

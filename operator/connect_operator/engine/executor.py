@@ -83,8 +83,6 @@ async def _run_step(
             outcome.offsets_message = await client.alter_offsets(name, [dict(o) for o in offsets])
         case act.Offsets(action="reset"):
             outcome.offsets_message = await client.reset_offsets(name)
-        case act.FetchTopics():
-            outcome.topics = await client.topics(name)
         case act.Delete():
             with contextlib.suppress(errors.ConnectNotFound):  # already gone: the goal is met
                 await client.delete(name)

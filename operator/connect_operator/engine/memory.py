@@ -23,7 +23,6 @@ class ConnectorMemory:
     invalid_hash: str | None = None
     invalid_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     validated_at: float | None = None
-    topics_at: float | None = None
     # The Secrets digest the running connector resolved, and a newer one waiting for kubelets to
     # refresh the mounted files before the connector restarts.
     secrets_version: str | None = None

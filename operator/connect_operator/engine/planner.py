@@ -7,7 +7,7 @@ missed event or a partial execution converges on the same place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
@@ -28,8 +28,6 @@ class PlannerSettings:
     settle_seconds: float = 20.0
     # A config Connect rejected is validated again after this long (a plugin may have been added).
     revalidate_seconds: float = 300.0
-    # None: never read topics; else refresh each connector's topics this often, one connector a sync.
-    topics_refresh_seconds: float | None = None
     # Kubelets refresh mounted Secret files a while after a Secret changes; a restart any sooner
     # would resolve the old value again.
     secret_propagation_seconds: float = 0.0
@@ -84,8 +82,6 @@ def plan(
             plans[name] = ConnectorPlan(name, actions=(act.Delete("unmanaged"),), unmanaged=True)
         elif settings.unmanaged == "report":
             plans[name] = ConnectorPlan(name, unmanaged=True)
-    if settings.topics_refresh_seconds is not None:
-        plans = _add_one_topics_refresh(plans, observed, memory, settings.topics_refresh_seconds, now)
     return Plan(plans)
 
 
@@ -242,32 +238,6 @@ def _auto_restart(
     if mem.last_restart_at is not None and now < mem.last_restart_at + next_restart_delay(policy, mem.restart_count):
         return None, False
     return act.Restart(include_tasks=True, only_failed=True), False
-
-
-def _add_one_topics_refresh(
-    plans: dict[str, ConnectorPlan],
-    observed: Mapping[str, ObservedConnector],
-    memory: EngineMemory,
-    refresh_seconds: float,
-    now: float,
-) -> dict[str, ConnectorPlan]:
-    due = [
-        (memory.get(name, ConnectorMemory()).topics_at or 0.0, name)
-        for name, plan_ in plans.items()
-        if name in observed
-        and not plan_.unmanaged
-        and not _deletes(plan_)
-        and now - (memory.get(name, ConnectorMemory()).topics_at or 0.0) >= refresh_seconds
-    ]
-    if not due:
-        return plans
-    _, oldest = min(due)
-    chosen = plans[oldest]
-    return {**plans, oldest: replace(chosen, actions=(*chosen.actions, act.FetchTopics()))}
-
-
-def _deletes(plan_: ConnectorPlan) -> bool:
-    return any(isinstance(a, act.Delete) for a in plan_.actions)
 
 
 def _within(at: float | None, window: float, now: float) -> bool:

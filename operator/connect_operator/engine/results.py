@@ -26,7 +26,6 @@ class ConnectorOutcome:
     validation_errors: dict[str, list[str]] | None = None
     offsets: list[dict[str, Any]] | None = None
     offsets_message: str = ""
-    topics: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,6 @@ class ConnectorResult:
     handled_task_restart_ids: tuple[str, ...]
     handled_offsets_id: str | None
     offsets: list[dict[str, Any]] | None
-    topics: list[str] | None
 
     @property
     def ready(self) -> bool:
@@ -112,8 +110,6 @@ def _remember_one(mem: ConnectorMemory, plan: ConnectorPlan, outcome: ConnectorO
         changes.update(secrets_pending=plan.secrets_pending, secrets_pending_since=now)
     for step in outcome.done:
         changes.update(_remember_step(mem, step, now, changes))
-    if outcome.topics is not None:
-        changes["topics_at"] = now
     return mem.evolve(**changes)
 
 
@@ -190,7 +186,6 @@ def summarise(
             handled_task_restart_ids=mem.handled_task_restart_ids,
             handled_offsets_id=mem.handled_offsets_id,
             offsets=outcome.offsets,
-            topics=outcome.topics,
         )
     return results
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import datetime
 import logging
+import time
 from typing import Any
 
 import kopf
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
@@ -19,10 +17,14 @@ from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
+from connect_operator.kube import secrets
+from connect_operator.policy import kafkaconnect as policy
+from connect_operator.policy.messages import validation_message
 from connect_operator.render import cluster, kafkaclient, workerconfig
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import kafkaconnect as kc_status
+from connect_operator.status.conditions import rfc3339
 
 PLURAL = "kafkaconnects"
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -47,7 +49,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         if body.status.get("observedGeneration") != body.meta.get("generation"):
             reconcile_or_hold(body, patch, settings, api, logger)  # a missed or failed change
         else:
-            patch.status.update(observe(body, settings, api, problem=_standing_problem(body), warnings=()))
+            problem = policy.standing_problem(body.status)
+            patch.status.update(observe(body, settings, api, problem=problem, warnings=()))
 
 
 class HeldBack(Exception):
@@ -58,42 +61,24 @@ class HeldBack(Exception):
         self.reason, self.message, self.delay = reason, message, delay
 
 
-# Problems a reconcile finds and only a reconcile can clear: a status refresh must not paper over them.
-_RECONCILE_PROBLEMS = frozenset(
-    {"InvalidSpec", "InternalTopicsInvalid", "KafkaSecretMissing", "KafkaSecretUnreadable", "KafkaClientInvalid"}
-)
-
-
 def reconcile_or_hold(
     body: kopf.Body, patch: kopf.Patch, settings: OperatorSettings, api: client.ApiClient, logger: Logger
 ) -> None:
     try:
         patch.status.update(reconcile(body, settings, api, logger))
     except HeldBack as held:
-        if _ready(body) != (held.reason, held.message):  # one Event per new problem, not one per retry
+        if policy.is_new(body.status, (held.reason, held.message)):
             kopf.warn(body, reason=held.reason, message=held.message)
         patch.status.update(observe(body, settings, api, problem=(held.reason, held.message), warnings=()))
         # kopf keeps the status patch and retries the handler: the Secret may appear later.
         raise kopf.TemporaryError(held.message, delay=held.delay) from None
 
 
-def _ready(body: kopf.Body) -> tuple[str, str] | None:
-    for condition in body.status.get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("reason", "")), str(condition.get("message", ""))
-    return None
-
-
-def _standing_problem(body: kopf.Body) -> tuple[str, str] | None:
-    ready = _ready(body)
-    return ready if ready is not None and ready[0] in _RECONCILE_PROBLEMS else None
-
-
 def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger) -> dict[str, Any]:
     try:
         spec = KafkaConnectSpec.model_validate(dict(body.spec))
     except ValidationError as exc:
-        message = "; ".join(f"spec.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        message = validation_message(exc, prefix="spec.")
         kopf.warn(body, reason="InvalidSpec", message=message)
         logger.warning("Refused the spec: %s", message)
         return observe(body, settings, api, problem=("InvalidSpec", message), warnings=())
@@ -102,10 +87,9 @@ def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient
     created, problems = _ensure_topics(ref, spec, settings, client_config)
     if created:
         kopf.info(body, reason="TopicsCreated", message=f"Created internal topics {', '.join(sorted(created))}")
-    pdb_api = "policy/v1" if kube.served(api, "policy/v1") else "policy/v1beta1"
+    pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
-    # Without usable internal topics the workers would fail or corrupt state: hold them back.
-    objects = [o for o in rendered.objects if not (problems and o["kind"] == "Deployment")]
+    objects = policy.to_apply(rendered.objects, problems)
     for obj in objects:
         kube.apply(api, obj)
     kinds = ", ".join(o["kind"] for o in objects)
@@ -115,11 +99,6 @@ def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient
         message = "; ".join(problems)
         kopf.warn(body, reason="InternalTopicsInvalid", message=message)
         return observe(body, settings, api, problem=("InternalTopicsInvalid", message), warnings=())
-    warnings = (
-        ()
-        if pdb_api == "policy/v1"
-        else (("PodDisruptionBudgetV1beta1", "policy/v1 is not served (Kubernetes < 1.21): applied policy/v1beta1"),)
-    )
     return observe(body, settings, api, problem=None, warnings=warnings)
 
 
@@ -138,7 +117,7 @@ def observe(
     ready = (state.ready_replicas or 0) if state else 0
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
-        now=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        now=rfc3339(time.time()),
         desired_replicas=desired,
         replicas=(state.replicas or 0) if state else 0,
         ready_replicas=ready,
@@ -165,34 +144,11 @@ def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient)
 
 def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConnectSpec) -> dict[str, str]:
     """The admin client's TLS/SASL settings from the referenced Secrets; HeldBack naming what is missing."""
-    values: dict[tuple[str, str], str] = {}
-    missing: list[str] = []
-    read: dict[str, dict[str, str] | None] = {}
-    for use in kafkaclient.secret_uses(spec):
-        if use.secret not in read:
-            read[use.secret] = _secret_data(api, namespace, use.secret)
-        data = read[use.secret]
-        if data is None or use.key not in data:
-            missing.append(kafkaclient.missing_message(use, secret_exists=data is not None))
-            continue
-        try:
-            values[(use.secret, use.key)] = base64.b64decode(data[use.key]).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise HeldBack("KafkaSecretUnreadable", f"Secret {use.secret} key {use.key} is not UTF-8 text") from None
-    if missing:
-        raise HeldBack("KafkaSecretMissing", "; ".join(dict.fromkeys(missing)))
-    return kafkaclient.admin_config(spec, values)
-
-
-def _secret_data(api: client.ApiClient, namespace: str, name: str) -> dict[str, str] | None:
-    """A Secret's base64 data, or None if there is no such Secret. Never logged."""
-    try:
-        secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise HeldBack("KafkaSecretUnreadable", f"cannot read Secret {name}: {exc.status} {exc.reason}") from None
-    return {str(key): str(value) for key, value in (secret.data or {}).items()}
+    uses = kafkaclient.secret_uses(spec)
+    found = policy.kafka_secret_values(uses, secrets.read_all(api, namespace, {use.secret for use in uses}))
+    if isinstance(found, tuple):
+        raise HeldBack(*found)
+    return kafkaclient.admin_config(spec, found)
 
 
 def _ensure_topics(

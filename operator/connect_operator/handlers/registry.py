@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import kopf
-import yaml
 
 from connect_operator.handlers import connectors, kafkaconnect, workerpods
 from connect_operator.kube import client as kube
+from connect_operator.kube import login as kube_login
+from connect_operator.render import names
 from connect_operator.settings import OperatorSettings
 
 ANNOTATION_PREFIX = "kco.dev"
@@ -30,29 +32,15 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 120
         settings.watching.client_timeout = 150
         settings.networking.request_timeout = 30
+        # Every Event the operator posts, on any resource, names it as the reporting controller.
+        settings.posting.reporting_component = names.REPORTING_COMPONENT
+        settings.posting.reporting_instance = socket.gethostname()
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        if settings.kubeconfig:
-            return _from_kubeconfig(settings.kubeconfig)
-        return kopf.login_via_client(**kwargs)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kube_login.connection_info(kube_login.configuration(settings))
 
     kafkaconnect.register(registry, settings, api)
     connectors.register(registry, settings, api)
     workerpods.register(registry, settings, api)
     return registry
-
-
-def _from_kubeconfig(path: str) -> kopf.ConnectionInfo:
-    config = yaml.safe_load(open(path))  # noqa: PTH123, SIM115 - read once at login
-    context = next(c["context"] for c in config["contexts"] if c["name"] == config["current-context"])
-    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-    user = next(u["user"] for u in config["users"] if u["name"] == context["user"])
-    return kopf.ConnectionInfo(
-        server=cluster["server"],
-        ca_path=cluster.get("certificate-authority"),
-        token=user.get("token"),
-        scheme="Bearer" if user.get("token") else None,
-        certificate_path=user.get("client-certificate"),
-        private_key_path=user.get("client-key"),
-    )

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes import client, config, dynamic
+from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 
+from connect_operator.kube import login
 from connect_operator.render.names import FIELD_MANAGER
 from connect_operator.settings import OperatorSettings
 
 
 def api_client(settings: OperatorSettings) -> client.ApiClient:
-    if settings.kubeconfig:
-        return config.new_client_from_config(settings.kubeconfig)
-    config.load_incluster_config()
-    return client.ApiClient()
+    return client.ApiClient(login.configuration(settings))
 
 
 def apply(api: client.ApiClient, obj: dict[str, Any]) -> Any:

@@ -9,11 +9,12 @@ from typing import Any
 
 from connect_operator.render import names
 from connect_operator.render.names import ClusterRef
+from connect_worker import properties as worker_properties
 
 
 def data(properties: Mapping[str, str], log4j: str) -> dict[str, str]:
-    lines = "".join(f"{key}={_escape(value)}\n" for key, value in sorted(properties.items()))
-    return {names.WORKER_PROPERTIES: lines, names.LOG4J_PROPERTIES: log4j}
+    # The init step reads this back with the same module's parser and writes the final file with it.
+    return {names.WORKER_PROPERTIES: worker_properties.render(properties), names.LOG4J_PROPERTIES: log4j}
 
 
 def config_hash(config_data: Mapping[str, str]) -> str:
@@ -28,8 +29,3 @@ def build_configmap(ref: ClusterRef, config_data: Mapping[str, str]) -> dict[str
         "metadata": ref.metadata(ref.config_map),
         "data": dict(config_data),
     }
-
-
-def _escape(value: str) -> str:
-    # java.util.Properties: a backslash escapes, and a line break would end the value.
-    return value.replace("\\", "\\\\").replace("\n", "\\n")

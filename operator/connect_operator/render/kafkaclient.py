@@ -42,9 +42,9 @@ def secret_uses(spec: KafkaConnectSpec) -> tuple[SecretUse, ...]:
     return tuple(uses)
 
 
-def missing_message(use: SecretUse, secret_exists: bool) -> str:
-    what = f"Secret {use.secret} has no key {use.key}" if secret_exists else f"Secret {use.secret} not found"
-    return f"{what} ({use.field}); the operator and the workers need it to reach Kafka"
+def problem_message(use: SecretUse, detail: str) -> str:
+    """`detail` ("Secret s not found", ...) with the field that references it and why it matters."""
+    return f"{detail} ({use.field}); the operator and the workers need it to reach Kafka"
 
 
 def admin_config(spec: KafkaConnectSpec, values: Mapping[tuple[str, str], str]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from typing import Any
 from connect_operator.api.v1alpha1 import API_VERSION
 
 FIELD_MANAGER = "kco-operator"
+# The controller named in every Event the operator posts.
+REPORTING_COMPONENT = FIELD_MANAGER
 CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
 # Rack awareness: the operator copies the Node label named by RACK_KEY_ANNOTATION into RACK_ANNOTATION,
 # which a downward-API volume shows the init container (workers get no Kubernetes API access).

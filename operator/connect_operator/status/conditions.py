@@ -1,9 +1,15 @@
-"""Set a condition the kstatus way: lastTransitionTime moves only when the status flips."""
+"""Conditions the kstatus way: lastTransitionTime moves only when the status flips; one reader of each."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def rfc3339(epoch: float) -> str:
+    """The one timestamp format of status, conditions and Events: RFC 3339 in UTC, whole seconds."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_condition(
@@ -17,7 +23,7 @@ def set_condition(
 ) -> list[dict[str, Any]]:
     """A new list with `type_` set; the others are kept as they are."""
     value = "Unknown" if status is None else ("True" if status else "False")
-    previous = next((c for c in conditions if c.get("type") == type_), None)
+    previous = find(conditions, type_)
     transition = previous.get("lastTransitionTime") if previous and previous.get("status") == value else now
     updated = {
         "type": type_,
@@ -28,3 +34,13 @@ def set_condition(
         "lastTransitionTime": transition,
     }
     return [c for c in conditions if c.get("type") != type_] + [updated]
+
+
+def find(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[str, Any] | None:
+    return next((c for c in conditions or () if c.get("type") == type_), None)
+
+
+def is_ready(status: Mapping[str, Any] | None) -> bool:
+    """Whether a resource's status says Ready=True."""
+    ready = find((status or {}).get("conditions"), "Ready")
+    return ready is not None and ready.get("status") == "True"

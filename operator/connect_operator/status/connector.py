@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.results import ConnectorResult
-from connect_operator.status.conditions import set_condition
-
-
-def _rfc3339(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from connect_operator.status.conditions import rfc3339, set_condition
 
 
 def from_result(
@@ -68,7 +61,10 @@ def from_result(
         "tasksReady": f"{running}/{len(result.tasks)}",
         "drift": list(result.drift),
         "validationErrors": {k: list(v) for k, v in result.field_errors.items()},
-        "autoRestart": {"count": result.restart_count, "lastRestartTime": _rfc3339(result.last_restart_at)},
+        "autoRestart": {
+            "count": result.restart_count,
+            "lastRestartTime": None if result.last_restart_at is None else rfc3339(result.last_restart_at),
+        },
         "handled": {
             "restart": result.handled_restart_id,
             "taskRestarts": list(result.handled_task_restart_ids),
@@ -76,8 +72,6 @@ def from_result(
         },
         "sync": memory.to_json(),
     }
-    if result.topics is not None:
-        status["topics"] = result.topics
     if result.offsets is not None:
         status["offsets"] = result.offsets
     return status

@@ -120,7 +120,6 @@ class ConnectorStatus(BaseModel):
     worker_id: str | None = Field(default=None, alias="workerId", description="Worker running the connector.")
     tasks: list[TaskStatus] = Field(default_factory=list, description="The connector's tasks.")
     tasks_ready: str | None = Field(default=None, alias="tasksReady", description="RUNNING tasks / all, e.g. 2/3.")
-    topics: list[str] = Field(default_factory=list, description="Topics the connector has used.")
     drift: list[str] = Field(
         default_factory=list, description="Config keys last found changed in Connect and reverted."
     )

@@ -8,35 +8,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connect_operator.api.v1alpha1.common import Condition, SecretKey, Spec
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
+from connect_worker import properties
 
 DEFAULT_KAFKA_VERSION = "3.9.1"
 DEFAULT_IMAGE = f"apache/kafka:{DEFAULT_KAFKA_VERSION}"
 REST_PORT = 8083
 
-# Worker keys the operator sets from dedicated fields; in `config` they would fight with them.
-OWNED_WORKER_KEYS: frozenset[str] = frozenset(
+# Worker keys the operator sets from dedicated fields; in `config` they would fight with them: the
+# worker's identity, and what the operator derives from internalTopics, converters, tls and authentication.
+OWNED_WORKER_KEYS: frozenset[str] = properties.IDENTITY_KEYS | frozenset(
     {
-        "bootstrap.servers",
-        "group.id",
-        "config.storage.topic",
-        "offset.storage.topic",
-        "status.storage.topic",
         "config.storage.replication.factor",
         "offset.storage.replication.factor",
         "status.storage.replication.factor",
         "offset.storage.partitions",
         "status.storage.partitions",
-        "listeners",
-        "rest.advertised.host.name",
-        "rest.advertised.port",
         "rest.advertised.listener",
-        "plugin.path",
         "config.providers",
         "key.converter",
         "value.converter",
         "security.protocol",
-        "sasl.mechanism",
-        "sasl.jaas.config",
     }
 )
 OWNED_WORKER_PREFIXES: tuple[str, ...] = (

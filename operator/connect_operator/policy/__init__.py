@@ -1,0 +1,1 @@
+"""Decisions the handlers act on, as pure functions: what to sync, hold back, report and release."""

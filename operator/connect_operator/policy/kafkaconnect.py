@@ -1,0 +1,69 @@
+"""What a KafkaConnect reconcile applies, holds back and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connect_operator.policy import secrets
+from connect_operator.render import kafkaclient
+from connect_operator.status.conditions import find
+
+Problem = tuple[str, str]  # (reason, message) for the Ready condition
+
+# Problems a reconcile finds and only a reconcile can clear: a status refresh must not paper over them.
+RECONCILE_PROBLEMS = frozenset(
+    {"InvalidSpec", "InternalTopicsInvalid", "KafkaSecretMissing", "KafkaSecretUnreadable", "KafkaClientInvalid"}
+)
+PDB_V1 = "policy/v1"
+PDB_V1BETA1 = "policy/v1beta1"
+
+
+def ready_reason(status: Mapping[str, Any]) -> Problem | None:
+    ready = find(status.get("conditions"), "Ready")
+    return None if ready is None else (str(ready.get("reason", "")), str(ready.get("message", "")))
+
+
+def standing_problem(status: Mapping[str, Any]) -> Problem | None:
+    """The problem the last reconcile reported, if only another reconcile can clear it."""
+    ready = ready_reason(status)
+    return ready if ready is not None and ready[0] in RECONCILE_PROBLEMS else None
+
+
+def is_new(status: Mapping[str, Any], problem: Problem) -> bool:
+    """One Warning Event per new problem, not one per retry of the same one."""
+    return ready_reason(status) != problem
+
+
+def pdb_api(policy_v1_served: bool) -> tuple[str, tuple[Problem, ...]]:
+    """The PodDisruptionBudget API to use, and the warning when only the deprecated one is served."""
+    if policy_v1_served:
+        return PDB_V1, ()
+    return PDB_V1BETA1, (
+        ("PodDisruptionBudgetV1beta1", "policy/v1 is not served (Kubernetes < 1.21): applied policy/v1beta1"),
+    )
+
+
+def to_apply(objects: Sequence[dict[str, Any]], topic_problems: Sequence[str]) -> list[dict[str, Any]]:
+    """Everything rendered, less the workers while the internal topics are unusable (they would fail or corrupt)."""
+    return [o for o in objects if not (topic_problems and o["kind"] == "Deployment")]
+
+
+def kafka_secret_values(
+    uses: Sequence[kafkaclient.SecretUse], reads: Mapping[str, secrets.SecretRead]
+) -> dict[tuple[str, str], str] | Problem:
+    """The admin client's Secret values as text, or the problem naming every missing Secret, key and field."""
+    values: dict[tuple[str, str], str] = {}
+    missing: list[str] = []
+    unreadable: list[str] = []
+    for use in uses:
+        got = secrets.text(reads[use.secret], use.key)
+        if isinstance(got, secrets.KeyProblem):
+            (missing if got.kind == "missing" else unreadable).append(kafkaclient.problem_message(use, got.detail))
+            continue
+        values[(use.secret, use.key)] = got
+    if unreadable:
+        return "KafkaSecretUnreadable", "; ".join(dict.fromkeys(unreadable))
+    if missing:
+        return "KafkaSecretMissing", "; ".join(dict.fromkeys(missing))
+    return values
