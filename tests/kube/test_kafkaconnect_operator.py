@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type:
 from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 
-from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec, KafkaConnectStatus
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.render import kafkaclient, names
 from connect_operator.settings import OperatorSettings
@@ -94,6 +94,7 @@ def test_kafkaconnect_becomes_every_object_and_rolls_on_config_change(
         return current if ready and current.status.get("observedGeneration") == 1 else None
 
     current = poll_until(reported, 30, "a status for generation 1")
+    KafkaConnectStatus.model_validate(current.status.to_dict())  # written as the types describe it
     assert _condition(current, "Ready")["status"] == "False", "no kubelet runs the Pods here"
     assert _condition(current, "Progressing")["status"] == "True"
     assert _condition(current, "Degraded")["reason"] == "PodDisruptionBudgetV1beta1"
@@ -280,6 +281,7 @@ def test_status_lists_the_plugins_of_ready_workers(
             return status if status.get("connectorPlugins") else None
 
         status = poll_until(listed, 30, "the plugins in the status")
+    KafkaConnectStatus.model_validate(status.to_dict())
     assert SOURCE in {p["class"] for p in status["connectorPlugins"]}
     assert status["readyReplicas"] == 1 and status["url"] == connect_url
     assert _condition(kafkaconnects.get(namespace=namespace, name="plugins"), "Ready")["status"] == "True"

@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from kubernetes import client, dynamic
 
+from connect_operator.api.v1alpha1.connector import ConnectorStatus
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
@@ -133,6 +134,9 @@ def test_twenty_connectors_survive_an_operator_kill_and_tell_the_truth(  # noqa:
     poll_until(all_ready, 240, f"{COUNT - 1} Connectors Ready")
     listed = sorted(in_connect())
     assert listed == sorted([*names, "failing"]), "nothing lost, nothing extra, nothing invalid or hidden sent"
+    for name in [*names, "failing", "invalid", "secretive"]:
+        # What the operator writes is what the types (and so the CRD) describe: nothing pruned unseen.
+        ConnectorStatus.model_validate(status_of(name))
     for name in names:
         status = status_of(name)
         assert status["state"] == "RUNNING" and status["tasksReady"] == "1/1"

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import urllib.request
-from dataclasses import replace
 
 import pytest
 from prometheus_client import REGISTRY
 
 from connect_operator import metrics
-from connect_operator.engine.results import ConnectorResult, TaskResult
+from connect_operator.engine.results import TaskResult
 from connect_worker import ports
+from tests.support.results import connector_result
 
 pytestmark = pytest.mark.unit
-
-
-def _result(name: str, **changes: object) -> ConnectorResult:
-    base = ConnectorResult(
-        name=name,
-        state="RUNNING",
-        worker_id="w:8083",
-        trace=None,
-        tasks=(TaskResult(0, "RUNNING", "w:8083", None), TaskResult(1, "FAILED", "w:8083", "boom")),
-        actions=(),
-        config_valid=True,
-        field_errors={},
-        errors=(),
-        drift=(),
-        waiting="",
-        unmanaged=False,
-        deleted=False,
-        restart_count=0,
-        last_restart_at=None,
-        auto_restart_exhausted=False,
-        handled_restart_id=None,
-        handled_task_restart_ids=(),
-        handled_offsets_id=None,
-        offsets=None,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _value(name: str, **labels: str) -> float | None:
@@ -47,7 +21,9 @@ def _value(name: str, **labels: str) -> float | None:
 
 def test_a_sync_sets_state_failed_tasks_and_counts_restarts_by_kind() -> None:
     labels = {"namespace": "m1", "cluster": "c", "connector": "a"}
-    metrics.record_sync("m1", "c", 0.2, {"a": _result("a", actions=("AutoRestart", "Restart(secret changed)"))}, ())
+    metrics.record_sync(
+        "m1", "c", 0.2, {"a": connector_result("a", actions=("AutoRestart", "Restart(secret changed)"))}, ()
+    )
     assert _value("kco_connector_state", **labels, state="RUNNING") == 1
     assert _value("kco_connector_state", **labels, state="FAILED") == 0
     assert _value("kco_connector_failed_tasks", **labels) == 1
@@ -59,9 +35,9 @@ def test_a_sync_sets_state_failed_tasks_and_counts_restarts_by_kind() -> None:
 
 def test_a_deleted_connector_loses_its_series() -> None:
     labels = {"namespace": "m2", "cluster": "c", "connector": "a"}
-    metrics.record_sync("m2", "c", 0.1, {"a": _result("a")}, ())
+    metrics.record_sync("m2", "c", 0.1, {"a": connector_result("a")}, ())
     assert _value("kco_connector_tasks", **labels) == 2
-    metrics.record_sync("m2", "c", 0.1, {"a": _result("a", deleted=True)}, ())
+    metrics.record_sync("m2", "c", 0.1, {"a": connector_result("a", deleted=True)}, ())
     assert _value("kco_connector_tasks", **labels) is None
     assert _value("kco_connector_state", **labels, state="RUNNING") is None
 
@@ -93,7 +69,7 @@ def test_rest_calls_are_counted_by_route_and_served_over_http() -> None:
 def test_a_clusters_series_all_go_with_its_sync_loop_and_read_not_ready_when_connect_is_unreachable() -> None:
     labels = {"namespace": "m3", "cluster": "c", "connector": "a"}
     running = (TaskResult(0, "RUNNING", "w:8083", None),)
-    metrics.record_sync("m3", "c", 0.1, {"a": _result("a", tasks=running, actions=("Restart(r1)",))}, ())
+    metrics.record_sync("m3", "c", 0.1, {"a": connector_result("a", tasks=running, actions=("Restart(r1)",))}, ())
     assert _value("kco_connector_ready", **labels) == 1
     metrics.record_sync_failure("m3", "c")
     assert _value("kco_connector_ready", **labels) == 0

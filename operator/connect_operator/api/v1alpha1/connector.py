@@ -92,7 +92,7 @@ class ConnectorSpec(_Spec):
 
 
 class TaskStatus(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     id: int = Field(description="Task number.")
     state: str = Field(description="RUNNING, PAUSED, FAILED, UNASSIGNED, RESTARTING.")
     worker_id: str = Field(default="", alias="workerId", description="Worker running the task.")
@@ -100,20 +100,20 @@ class TaskStatus(BaseModel):
 
 
 class AutoRestartStatus(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     count: int = Field(default=0, description="Automatic restarts since the connector was last healthy.")
     last_restart_time: str | None = Field(default=None, alias="lastRestartTime", description="RFC 3339.")
 
 
 class HandledRequests(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     restart: str | None = Field(default=None, description="Id of the last restart request honoured.")
     task_restarts: list[str] = Field(default_factory=list, alias="taskRestarts", description="Task restart ids.")
     offsets: str | None = Field(default=None, description="Id of the last offsets request honoured.")
 
 
 class ConnectorStatus(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     conditions: list[Condition] = Field(default_factory=list, description="Ready, ConfigValid, Synced.")
     observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
     state: str | None = Field(default=None, description="The connector's state in Connect.")

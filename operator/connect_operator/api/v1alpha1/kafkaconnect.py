@@ -232,14 +232,14 @@ class KafkaConnectSpec(Spec):
 
 
 class ConnectorPluginStatus(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     class_name: str = Field(alias="class", description="Plugin class.")
     type: str = Field(default="", description="source, sink, transformation, ...")
     version: str = Field(default="", description="Plugin version.")
 
 
 class KafkaConnectStatus(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     conditions: list[Condition] = Field(default_factory=list, description="Ready, Progressing, Degraded.")
     observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
     replicas: int = Field(default=0, description="Worker Pods.")

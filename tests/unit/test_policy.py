@@ -1,0 +1,178 @@
+"""The decisions the handlers act on: which Connectors a sync takes, what a reconcile applies and reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.engine.desired import keyed_digest
+from connect_operator.policy import connectors, kafkaconnect, secrets
+from connect_operator.policy.secrets import SecretRead
+from connect_operator.render.kafkaclient import SecretUse
+from tests.support.results import connector_result
+
+pytestmark = pytest.mark.unit
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+CLUSTER = KafkaConnectSpec.model_validate({"bootstrapServers": "k:9092", "exposedSecrets": ["db"]})
+
+
+def _obj(name: str, *, deleting: bool = False, status: dict[str, Any] | None = None, **config: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": "ns", "uid": f"uid-{name}", "generation": 1}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {
+        "apiVersion": "kco.dev/v1alpha1",
+        "kind": "Connector",
+        "metadata": meta,
+        "spec": {"cluster": "c", "class": SOURCE, "config": config},
+        "status": status or {},
+    }
+
+
+def _ref(secret: str, key: str) -> dict[str, Any]:
+    return {"valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _ready(status: str, reason: str = "R", message: str = "") -> dict[str, Any]:
+    return {"conditions": [{"type": "Ready", "status": status, "reason": reason, "message": message}]}
+
+
+# --- Secrets: one rule for both resources ---
+
+
+@pytest.mark.parametrize(
+    ("read", "key", "expected"),
+    [
+        (SecretRead.not_found("s"), "k", secrets.KeyProblem("missing", "Secret s not found")),
+        (SecretRead("s", "u", {"other": b"x"}), "k", secrets.KeyProblem("missing", "Secret s has no key k")),
+        (
+            SecretRead("s", error="403 Forbidden"),
+            "k",
+            secrets.KeyProblem("unreadable", "Secret s cannot be read (403 Forbidden)"),
+        ),
+        (SecretRead("s", "u", {"k": b"v\n"}), "k", b"v\n"),
+    ],
+)
+def test_a_secret_key_is_a_value_or_a_missing_or_unreadable_problem(
+    read: SecretRead, key: str, expected: bytes | secrets.KeyProblem
+) -> None:
+    assert secrets.value(read, key) == expected
+
+
+def test_text_is_verbatim_utf8_and_other_bytes_are_unreadable() -> None:
+    assert secrets.text(SecretRead("s", "u", {"k": "pässwörd\n".encode()}), "k") == "pässwörd\n"
+    assert secrets.text(SecretRead("s", "u", {"k": b"\xff\xfe"}), "k") == secrets.KeyProblem(
+        "unreadable", "Secret s key k is not UTF-8 text"
+    )
+
+
+def test_kafka_secret_values_name_every_missing_use_and_prefer_unreadable() -> None:
+    a, b = SecretUse("a", "ca.crt", "spec.tls.trustedCertificates[0]"), SecretUse("b", "pw", "spec.authentication")
+    reads = {"a": SecretRead.not_found("a"), "b": SecretRead("b", "u", {})}
+    found = kafkaconnect.kafka_secret_values([a, b], reads)
+    assert isinstance(found, tuple)
+    reason, message = found
+    assert reason == "KafkaSecretMissing"
+    assert "Secret a not found (spec.tls.trustedCertificates[0])" in message
+    assert "Secret b has no key pw (spec.authentication)" in message
+    refused = {**reads, "b": SecretRead("b", error="403 Forbidden")}
+    assert kafkaconnect.kafka_secret_values([a, b], refused)[0] == "KafkaSecretUnreadable"  # type: ignore[index]
+    good = {"a": SecretRead("a", "u", {"ca.crt": b"PEM"}), "b": SecretRead("b", "u", {"pw": b"pw"})}
+    assert kafkaconnect.kafka_secret_values([a, b], good) == {("a", "ca.crt"): "PEM", ("b", "pw"): "pw"}
+
+
+# --- Connectors: what one sync can act on ---
+
+
+def test_only_a_ready_cluster_is_synced() -> None:
+    assert connectors.cluster_gate("c", _ready("True")) is None
+    assert connectors.cluster_gate("c", _ready("False")) == ("ClusterNotReady", "KafkaConnect c is not Ready")
+    assert connectors.cluster_gate("c", {}) == ("ClusterNotReady", "KafkaConnect c is not Ready")
+
+
+def test_screen_sorts_deleted_invalid_and_unexposed_connectors_from_the_syncable() -> None:
+    objects = {
+        "gone": _obj("gone", deleting=True),
+        "bad": {**_obj("bad"), "spec": {"cluster": "c", "class": SOURCE, "tasksMax": 0}},
+        "peek": _obj("peek", token=_ref("hr-payroll", "key")),
+        "good": _obj("good", password=_ref("db", "pw")),
+    }
+    screened = connectors.screen("c", CLUSTER, objects)
+    assert screened.removed == {"gone"}
+    assert set(screened.connectors) == {"good"}
+    assert screened.problems["bad"][0] == "InvalidSpec" and "tasksMax" in screened.problems["bad"][1]
+    assert screened.problems["peek"] == (
+        "SecretNotExposed",
+        "Secrets hr-payroll are not in KafkaConnect c's spec.exposedSecrets; add them there",
+    )
+    # A change to any referenced Secret wakes the loop; only exposed ones are read.
+    assert screened.referenced == {"db", "hr-payroll"}
+    assert screened.secrets_to_read == {"db"}
+
+
+def test_declare_digests_secret_values_keyed_by_uid_and_names_missing_ones() -> None:
+    objects = {
+        "good": _obj("good", password=_ref("db", "pw")),
+        "nokey": _obj("nokey", password=_ref("db", "absent")),
+    }
+    screened = connectors.screen("c", CLUSTER, objects)
+    reads = {"db": SecretRead("db", "uid-1", {"pw": b"hunter2"})}
+    declared = connectors.declare(screened, CLUSTER, reads, {"good": {"sync": {"restart_count": 2}}})
+    assert set(declared.desired) == {"good"}
+    assert declared.memory["good"].restart_count == 2
+    assert declared.problems["nokey"] == (
+        "SecretMissing",
+        "Secret db has no key absent; create it, or fix the secretKeyRef",
+    )
+    rotated = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", "uid-1", {"pw": b"new"})}, {})
+    other_uid = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", "uid-2", {"pw": b"hunter2"})}, {})
+    version = declared.desired["good"].secrets_version
+    assert version and version != rotated.desired["good"].secrets_version != other_uid.desired["good"].secrets_version
+    assert "hunter2" not in repr(declared) and keyed_digest("uid-1", b"hunter2") != b"hunter2"
+
+
+def test_declare_reports_an_unreadable_secret_as_such() -> None:
+    screened = connectors.screen("c", CLUSTER, {"x": _obj("x", password=_ref("db", "pw"))})
+    declared = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", error="403 Forbidden")}, {})
+    assert declared.problems["x"][0] == "SecretUnreadable" and "403 Forbidden" in declared.problems["x"][1]
+
+
+def test_a_deleted_connector_is_released_once_connect_no_longer_has_it() -> None:
+    deleted_now = replace(connector_result("b"), deleted=True)
+    still_there = connector_result("c")
+    results = {"b": deleted_now, "c": still_there}
+    assert connectors.released({"a", "b", "c"}, {"b", "c"}, results) == {"a", "b"}
+    assert connectors.released(set(), {"b"}, results) == set()
+
+
+# --- KafkaConnect: what a reconcile applies and reports ---
+
+
+def test_a_refresh_keeps_only_problems_a_reconcile_must_clear() -> None:
+    assert kafkaconnect.standing_problem(_ready("False", "InvalidSpec", "bad")) == ("InvalidSpec", "bad")
+    assert kafkaconnect.standing_problem(_ready("False", "WorkersNotReady", "0/1")) is None
+    assert kafkaconnect.standing_problem({}) is None
+
+
+def test_one_warning_per_new_problem_not_per_retry() -> None:
+    status = _ready("False", "KafkaSecretMissing", "Secret a not found")
+    assert not kafkaconnect.is_new(status, ("KafkaSecretMissing", "Secret a not found"))
+    assert kafkaconnect.is_new(status, ("KafkaSecretMissing", "Secret b not found"))
+    assert kafkaconnect.is_new({}, ("KafkaSecretMissing", "Secret a not found"))
+
+
+def test_the_pdb_api_is_v1_where_served_and_v1beta1_with_a_warning_elsewhere() -> None:
+    assert kafkaconnect.pdb_api(True) == ("policy/v1", ())
+    api, warnings = kafkaconnect.pdb_api(False)
+    assert api == "policy/v1beta1" and warnings[0][0] == "PodDisruptionBudgetV1beta1"
+
+
+def test_workers_are_held_back_while_the_internal_topics_are_unusable() -> None:
+    objects = [{"kind": k} for k in ("ServiceAccount", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget")]
+    assert kafkaconnect.to_apply(objects, []) == objects
+    held = kafkaconnect.to_apply(objects, ["topic x is not compacted"])
+    assert [o["kind"] for o in held] == ["ServiceAccount", "ConfigMap", "Service", "PodDisruptionBudget"]
