@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from connect_operator.render import configmap, names
 from connect_worker import properties
@@ -52,10 +53,15 @@ def file_provider_cluster(testbed: Testbed, unique: Callable[[str], str]) -> Ite
 
 
 def _headers(bootstrap: str, topic: str) -> dict[str, bytes]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"props-{secrets.token_hex(4)}"})
+    # Metadata refreshed each second: the source task may create the topic after the assignment.
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"props-{secrets.token_hex(4)}",
+            "topic.metadata.refresh.interval.ms": 1000,
+        }
+    )
     try:
-        # Assign only once the record is there: an assignment made before the topic exists may not see it.
-        poll_until(lambda: consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)[1] > 0, 60, topic)
         consumer.assign([TopicPartition(topic, 0, 0)])
 
         def first() -> dict[str, bytes] | None:
@@ -80,6 +86,9 @@ def test_values_written_by_the_one_properties_writer_reach_connect_unchanged(
     files["init"].write_text(properties.render(properties.parse(text)))
     (tmp_path / "in.txt").write_text("one line\n")
     name, topic = unique("props"), unique("t")
+    # The topic exists before the source writes to it or the test reads it: nothing waits on auto-creation.
+    admin = AdminClient({"bootstrap.servers": testbed.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     headers = {f"{origin}.{key}": (path, key) for origin, path in files.items() for key in VALUES}
     transforms = {f"h{i}": header for i, header in enumerate(headers)}
     config = {
@@ -90,9 +99,10 @@ def test_values_written_by_the_one_properties_writer_reach_connect_unchanged(
         "transforms": ",".join(transforms),
         **{f"transforms.{t}.type": "org.apache.kafka.connect.transforms.InsertHeader" for t in transforms},
         **{f"transforms.{t}.header": header for t, header in transforms.items()},
-        # Brackets around the placeholder: Connect trims string configs, not what lies inside them.
+        # Angle brackets around the placeholder: Connect trims string configs, not what lies inside them
+        # (and InsertHeader would read [..] or {..} as a list or a map).
         **{
-            f"transforms.{t}.value.literal": f"[${{file:{headers[h][0]}:{headers[h][1]}}}]"
+            f"transforms.{t}.value.literal": f"<${{file:{headers[h][0]}:{headers[h][1]}}}>"
             for t, h in transforms.items()
         },
     }
@@ -111,5 +121,5 @@ def test_values_written_by_the_one_properties_writer_reach_connect_unchanged(
     )
     assert running["tasks"][0]["state"] == "RUNNING", running
     seen = _headers(testbed.bootstrap_servers, topic)
-    assert {h: seen.get(h, b"").decode() for h in headers} == {h: f"[{VALUES[k]}]" for h, (_, k) in headers.items()}
+    assert {h: seen.get(h, b"").decode() for h in headers} == {h: f"<{VALUES[k]}>" for h, (_, k) in headers.items()}
     call("DELETE", f"{url}/connectors/{name}")
