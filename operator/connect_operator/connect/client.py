@@ -97,9 +97,6 @@ class CallStats:
 _EXPANDED = TypeAdapter(dict[str, models.ExpandedConnector])
 _PLUGINS = TypeAdapter(list[models.PluginInfo])
 _NAMES = TypeAdapter(list[str])
-_TASK_CONFIGS = TypeAdapter(list[dict[str, Any]])
-_TOPICS = TypeAdapter(dict[str, models.TopicsInfo])
-_LOGGERS = TypeAdapter(dict[str, models.LoggerLevel])
 
 
 class ConnectClient:
@@ -191,20 +188,6 @@ class ConnectClient:
         body = await self._call("GET", f"/connectors/{_seg(name)}/status", "/connectors/{name}/status")
         return models.ConnectorStateInfo.model_validate(body)
 
-    async def task_configs(self, name: str) -> list[dict[str, Any]]:
-        return _TASK_CONFIGS.validate_python(
-            await self._call("GET", f"/connectors/{_seg(name)}/tasks", "/connectors/{name}/tasks")
-        )
-
-    async def topics(self, name: str) -> list[str]:
-        body = _TOPICS.validate_python(
-            await self._call("GET", f"/connectors/{_seg(name)}/topics", "/connectors/{name}/topics")
-        )
-        return list(body[name].topics) if name in body else []
-
-    async def reset_topics(self, name: str) -> None:
-        await self._call("PUT", f"/connectors/{_seg(name)}/topics/reset", "/connectors/{name}/topics/reset", safe=True)
-
     async def pause(self, name: str) -> None:
         await self._call("PUT", f"/connectors/{_seg(name)}/pause", "/connectors/{name}/pause", safe=True)
 
@@ -243,17 +226,6 @@ class ConnectClient:
         path = f"/connectors/{_seg(name)}/offsets"
         body = await self._call("DELETE", path, "/connectors/{name}/offsets (reset)", safe=True)
         return str(body.get("message", "")) if isinstance(body, dict) else ""
-
-    # --- admin -------------------------------------------------------------------------------
-
-    async def loggers(self) -> dict[str, models.LoggerLevel]:
-        return _LOGGERS.validate_python(await self._call("GET", "/admin/loggers", "/admin/loggers"))
-
-    async def set_logger(self, logger: str, level: str, scope: Literal["worker", "cluster"] = "worker") -> list[str]:
-        query = "?scope=cluster" if scope == "cluster" else ""
-        path = f"/admin/loggers/{_seg(logger)}{query}"
-        body = await self._call("PUT", path, "/admin/loggers/{logger}", {"level": level}, safe=True)
-        return [str(item) for item in body] if isinstance(body, list) else []
 
     # --- transport ---------------------------------------------------------------------------
 

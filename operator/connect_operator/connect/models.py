@@ -44,6 +44,8 @@ class TaskState(WorkerState):
 
 
 class ConnectorStateInfo(_Model):
+    """GET /connectors/<name>/status: Connect's view (not the Connector resource's status)."""
+
     name: str
     connector: WorkerState
     tasks: list[TaskState] = Field(default_factory=list)
@@ -98,12 +100,3 @@ class ConnectorOffset(_Model):
 
 class ConnectorOffsets(_Model):
     offsets: list[ConnectorOffset] = Field(default_factory=list)
-
-
-class TopicsInfo(_Model):
-    topics: list[str] = Field(default_factory=list)
-
-
-class LoggerLevel(_Model):
-    level: str
-    last_modified: int | None = None

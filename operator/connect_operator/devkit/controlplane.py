@@ -146,9 +146,6 @@ class ControlPlane:
     def logs(self, lines: int = 30) -> str:
         return "\n".join(f"--- {p.name} ({p.log_path}) ---\n{p.log_tail(lines)}" for p in self._processes)
 
-    def pids(self) -> dict[str, int]:
-        return {p.name: p.pid for p in self._processes}
-
     def _spawn(self, name: str, argv: list[str]) -> None:
         self._processes.append(ManagedProcess(name, argv, self.work_dir / f"{name}.log", cwd=self.work_dir))
 
