@@ -23,6 +23,9 @@ class OperatorSettings:
     # Wait this long after a referenced Secret changes before restarting the connectors that use it:
     # kubelets refresh mounted Secret files within about their sync period (1 minute by default).
     secret_propagation_seconds: float = 90.0
+    # A Connector or KafkaConnect deletion waits at most this long for Connect to delete the connectors;
+    # then the resource is released and what is left is recorded (and deleted once Connect answers).
+    delete_grace_seconds: float = 60.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
     # Kubeconfig files (a `:`-separated list, merged) to use instead of the in-cluster service account;
@@ -49,6 +52,7 @@ class OperatorSettings:
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
             secret_propagation_seconds=float(env.get("KCO_SECRET_PROPAGATION_SECONDS", "90")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
+            delete_grace_seconds=float(env.get("KCO_DELETE_GRACE_SECONDS", "60")),
             kubeconfig=env.get("KUBECONFIG") or None,
             namespaces=tuple(n for n in env.get("KCO_WATCH_NAMESPACES", "").split(",") if n),
             liveness_endpoint=env.get("KCO_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz") or None,

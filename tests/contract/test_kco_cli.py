@@ -22,6 +22,7 @@ kind: Connector
 metadata:
   name: {name}
 spec:
+  cluster: local
   class: org.apache.kafka.connect.file.FileStreamSourceConnector
   state: {state}
   config:

@@ -40,3 +40,19 @@ def test_schema_violations_are_refused_by_the_apiserver(installed: dynamic.Dynam
     assert refused.value.status == 422
     body = str(refused.value.body)
     assert "spec.tasksMax" in body and "spec.state" in body
+    assert "spec.cluster: Required value" in body, "a Connector must name its cluster"
+
+
+def test_a_tasks_max_beyond_the_ceiling_is_refused_by_the_apiserver(
+    installed: dynamic.DynamicClient, namespace: str
+) -> None:
+    connectors = installed.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    typo = {
+        "apiVersion": "kco.dev/v1alpha1",
+        "kind": "Connector",
+        "metadata": {"name": "typo"},
+        "spec": {"cluster": "c", "class": "C", "tasksMax": 100000},
+    }
+    with pytest.raises(ApiException) as refused:
+        connectors.create(body=typo, namespace=namespace)
+    assert refused.value.status == 422 and "spec.tasksMax" in str(refused.value.body)

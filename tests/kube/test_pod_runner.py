@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,35 +13,13 @@ from connect_operator.render import names
 from connect_worker import ports, properties
 from connect_worker.testbed import Testbed
 from tests.support.connect_http import call
+from tests.support.groups import settled_generation
 from tests.support.polling import poll_until
 
 # Real workers in Pods: part of `make test` (the kube tier's process) and of `make test-e2e`.
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
-GENERATION = re.compile(r"Joined group at generation (\d+) ")
-REBALANCING = re.compile(r"Rebalance started|SyncGroup failed|\(Re-\)joining group")
-
-
-def _settled_generation(worker_logs: list[Path]) -> int | None:
-    """The generation every worker last joined, when none has a rebalance under way since, else None.
-
-    A worker stopped while its join is pending stays a member for good on the local broker (Tansu), which
-    re-adds it after its LeaveGroup (Apache Kafka drops it after the rebalance timeout); and a connector's
-    task may run on one worker while the other still waits for its SyncGroup. So a Pod is deleted only
-    once the group is quiet, read from the workers' own logs."""
-    generations = set()
-    for log in worker_logs:
-        joined, pending = None, False
-        for line in log.read_text(errors="replace").splitlines():
-            if found := GENERATION.search(line):
-                joined, pending = int(found.group(1)), False
-            elif REBALANCING.search(line):
-                pending = True
-        if joined is None or pending:
-            return None
-        generations.add(joined)
-    return generations.pop() if len(generations) == 1 else None
 
 
 def _pods(api: client.ApiClient, namespace: str) -> list[Any]:
@@ -116,7 +93,7 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
     worker = poll_until(placed_on_a_pod, 60, "the connector and its task RUNNING in the Pods' group")
     assert worker.split(":")[0] in ips, "the group is made of the Pods' workers"
     worker_logs = [pod_runner.work_dir / namespace / p.metadata.name / "worker-8083.log" for p in _pods(api, namespace)]
-    poll_until(lambda: _settled_generation(worker_logs), 90, "both workers settled in one generation")
+    poll_until(lambda: settled_generation(worker_logs), 90, "both workers settled in one generation")
 
     victim = _pods(api, namespace)[0]
     client.CoreV1Api(api).delete_namespaced_pod(victim.metadata.name, namespace)

@@ -24,7 +24,7 @@ def connector(name: str, class_name: str = SOURCE, **spec: Any) -> DesiredConnec
         "apiVersion": "kco.dev/v1alpha1",
         "kind": "Connector",
         "metadata": {"name": name},
-        "spec": {"class": class_name, **spec},
+        "spec": {"cluster": "engine", "class": class_name, **spec},
     }
     return from_connector(Connector.model_validate(manifest))
 

@@ -18,7 +18,7 @@ def manifest(**spec: Any) -> dict[str, Any]:
         "apiVersion": "kco.dev/v1alpha1",
         "kind": "Connector",
         "metadata": {"name": "orders"},
-        "spec": {"class": "Src", **spec},
+        "spec": {"cluster": "c", "class": "Src", **spec},
     }
 
 

@@ -20,15 +20,23 @@ SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 CLUSTER = KafkaConnectSpec.model_validate({"bootstrapServers": "k:9092", "exposedSecrets": ["db"]})
 
 
-def _obj(name: str, *, deleting: bool = False, status: dict[str, Any] | None = None, **config: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": "ns", "uid": f"uid-{name}", "generation": 1}
+def _obj(
+    name: str, *, deleting: bool = False, status: dict[str, Any] | None = None, spec: Any = None, **config: Any
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": "ns",
+        "uid": f"uid-{name}",
+        "generation": 1,
+        "creationTimestamp": f"2026-01-01T00:00:0{len(name) % 10}Z",
+    }
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     return {
         "apiVersion": "kco.dev/v1alpha1",
         "kind": "Connector",
         "metadata": meta,
-        "spec": {"cluster": "c", "class": SOURCE, "config": config},
+        "spec": {"cluster": "c", "class": SOURCE, "config": config, **(spec or {})},
         "status": status or {},
     }
 
@@ -89,9 +97,10 @@ def test_kafka_secret_values_name_every_missing_use_and_prefer_unreadable() -> N
 
 
 def test_only_a_ready_cluster_is_synced() -> None:
+    not_ready = connectors.Problem("ClusterNotReady", "KafkaConnect c is not Ready", stalled=False)
     assert connectors.cluster_gate("c", _ready("True")) is None
-    assert connectors.cluster_gate("c", _ready("False")) == ("ClusterNotReady", "KafkaConnect c is not Ready")
-    assert connectors.cluster_gate("c", {}) == ("ClusterNotReady", "KafkaConnect c is not Ready")
+    assert connectors.cluster_gate("c", _ready("False")) == not_ready
+    assert connectors.cluster_gate("c", {}) == not_ready
 
 
 def test_screen_sorts_deleted_invalid_and_unexposed_connectors_from_the_syncable() -> None:
@@ -104,10 +113,11 @@ def test_screen_sorts_deleted_invalid_and_unexposed_connectors_from_the_syncable
     screened = connectors.screen("c", CLUSTER, objects)
     assert screened.removed == {"gone"}
     assert set(screened.connectors) == {"good"}
-    assert screened.problems["bad"][0] == "InvalidSpec" and "tasksMax" in screened.problems["bad"][1]
-    assert screened.problems["peek"] == (
+    assert screened.problems["bad"].reason == "InvalidSpec" and "tasksMax" in screened.problems["bad"].message
+    assert screened.problems["peek"] == connectors.Problem(
         "SecretNotExposed",
         "Secrets hr-payroll are not in KafkaConnect c's spec.exposedSecrets; add them there",
+        stalled=True,
     )
     # A change to any referenced Secret wakes the loop; only exposed ones are read.
     assert screened.referenced == {"db", "hr-payroll"}
@@ -124,9 +134,8 @@ def test_declare_digests_secret_values_keyed_by_uid_and_names_missing_ones() -> 
     declared = connectors.declare(screened, CLUSTER, reads, {"good": {"sync": {"restart_count": 2}}})
     assert set(declared.desired) == {"good"}
     assert declared.memory["good"].restart_count == 2
-    assert declared.problems["nokey"] == (
-        "SecretMissing",
-        "Secret db has no key absent; create it, or fix the secretKeyRef",
+    assert declared.problems["nokey"] == connectors.Problem(
+        "SecretMissing", "Secret db has no key absent; create it, or fix the secretKeyRef", stalled=True
     )
     rotated = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", "uid-1", {"pw": b"new"})}, {})
     other_uid = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", "uid-2", {"pw": b"hunter2"})}, {})
@@ -138,7 +147,7 @@ def test_declare_digests_secret_values_keyed_by_uid_and_names_missing_ones() -> 
 def test_declare_reports_an_unreadable_secret_as_such() -> None:
     screened = connectors.screen("c", CLUSTER, {"x": _obj("x", password=_ref("db", "pw"))})
     declared = connectors.declare(screened, CLUSTER, {"db": SecretRead("db", error="403 Forbidden")}, {})
-    assert declared.problems["x"][0] == "SecretUnreadable" and "403 Forbidden" in declared.problems["x"][1]
+    assert declared.problems["x"].reason == "SecretUnreadable" and "403 Forbidden" in declared.problems["x"].message
 
 
 def test_a_deleted_connector_is_released_once_connect_no_longer_has_it() -> None:
@@ -176,3 +185,56 @@ def test_workers_are_held_back_while_the_internal_topics_are_unusable() -> None:
     assert kafkaconnect.to_apply(objects, []) == objects
     held = kafkaconnect.to_apply(objects, ["topic x is not compacted"])
     assert [o["kind"] for o in held] == ["ServiceAccount", "ConfigMap", "Service", "PodDisruptionBudget"]
+
+
+def test_a_tasks_max_above_the_clusters_limit_is_refused_naming_the_limit() -> None:
+    capped = KafkaConnectSpec.model_validate({"bootstrapServers": "k:9092", "maxTasksPerConnector": 8})
+    screened = connectors.screen(
+        "c", capped, {"big": _obj("big", spec={"tasksMax": 9}), "ok": _obj("ok", spec={"tasksMax": 8})}
+    )
+    assert set(screened.connectors) == {"ok"}
+    assert screened.problems["big"] == connectors.Problem(
+        "TasksMaxExceeded",
+        "spec.tasksMax 9 is above KafkaConnect c's spec.maxTasksPerConnector (8); "
+        "lower it, or raise the cluster's limit",
+        stalled=True,
+    )
+
+
+def test_connector_name_maps_a_name_kubernetes_forbids_and_the_second_claimant_is_refused() -> None:
+    objects = {
+        "a": _obj("a", spec={"connectorName": "My_Source"}),
+        "bb": _obj("bb", spec={"connectorName": "My_Source"}),
+        "c": _obj("c"),
+    }
+    screened = connectors.screen("c", CLUSTER, objects)
+    assert screened.names == {"a": "My_Source", "c": "c"}
+    assert screened.problems["bb"].reason == "NameConflict"
+    assert screened.problems["bb"].message.startswith("Connector a already manages connector My_Source")
+    declared = connectors.declare(screened, CLUSTER, {}, {})
+    assert set(declared.desired) == {"My_Source", "c"} and declared.owners["My_Source"] == "a"
+
+
+def test_the_name_in_connect_cannot_change_once_the_connector_exists() -> None:
+    bound = _obj("a", spec={"connectorName": "Renamed"}, status={"connectorName": "My_Source"})
+    screened = connectors.screen("c", CLUSTER, {"a": bound})
+    assert screened.problems["a"].reason == "ConnectorNameImmutable" and "My_Source" in screened.problems["a"].message
+    # Deleting it deletes the connector by the name it has in Connect.
+    assert connectors.screen(
+        "c", CLUSTER, {"a": {**bound, "metadata": {**bound["metadata"], "deletionTimestamp": "x"}}}
+    ).removed == {"My_Source"}
+
+
+def test_one_warning_per_distinct_problem() -> None:
+    stuck = {
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "SecretMissing", "message": "Secret a not found"},
+            {"type": "Stalled", "status": "True", "reason": "SecretMissing", "message": "Secret a not found"},
+        ]
+    }
+    assert not connectors.is_new_problem(stuck, "SecretMissing", "Secret a not found")
+    assert connectors.is_new_problem(stuck, "SecretMissing", "Secret b not found")
+    assert connectors.is_new_problem(stuck, "ClusterNotReady", "KafkaConnect c is not Ready")
+    waiting = {"conditions": [{"type": "Ready", "status": "False", "reason": "ConnectUnreachable", "message": "x"}]}
+    assert not connectors.is_new_problem(waiting, "ConnectUnreachable", "another error text")
+    assert connectors.is_new_problem({}, "ConnectUnreachable", "x")

@@ -32,12 +32,15 @@ RESULTS = {
 @pytest.mark.parametrize("case", sorted(RESULTS))
 def test_a_connector_status_from_any_result_is_what_the_type_describes(case: str) -> None:
     memory = ConnectorMemory(applied_hash="h", restart_count=1, handled_task_restart_ids=("t1",))
-    status = connector.from_result({}, RESULTS[case], memory, 3, NOW)
+    status = connector.from_result({}, RESULTS[case], memory, 3, NOW, cluster="c", connector_name="a")
     assert ConnectorStatus.model_validate(status).model_dump(by_alias=True, exclude_unset=True).keys() == status.keys()
 
 
 def test_a_connector_status_that_could_not_sync_is_what_the_type_describes() -> None:
-    ConnectorStatus.model_validate(connector.not_synced({}, "ClusterNotReady", "KafkaConnect c is not Ready", 1, NOW))
+    ConnectorStatus.model_validate(
+        connector.not_synced({}, "ClusterNotReady", "KafkaConnect c is not Ready", 1, NOW, stalled=False)
+    )
+    ConnectorStatus.model_validate(connector.not_synced({}, "InvalidSpec", "spec.class: missing", 1, NOW, stalled=True))
 
 
 def test_a_field_the_type_lacks_is_refused() -> None:

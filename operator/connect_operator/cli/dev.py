@@ -152,7 +152,7 @@ def _read_one(path: Path) -> dict[str, Any]:
 
 
 def _run_connect_only(loaded: list[manifests.LoadedConnector], work_dir: Path, args: argparse.Namespace) -> int:
-    desired = {item.connector.metadata.name: from_connector(item.connector) for item in loaded}
+    desired = {d.name: d for d in (from_connector(item.connector) for item in loaded)}
     started = time.monotonic()
     with Testbed(work_dir, settings.cache_dir(), kafka_home=settings.kafka_home(), workers=args.workers) as bed:
         assert bed.cluster is not None

@@ -27,7 +27,7 @@ EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 def _desired(paths: list[str]) -> dict[str, DesiredConnector]:
     loaded = manifests.load(Path(p) for p in paths)
-    return {item.connector.metadata.name: from_connector(item.connector) for item in loaded}
+    return {d.name: d for d in (from_connector(item.connector) for item in loaded)}
 
 
 def _client(args: argparse.Namespace) -> ConnectClient:

@@ -43,7 +43,7 @@ def load(paths: Iterable[Path]) -> list[LoadedConnector]:
                 loaded.append(LoadedConnector(where, Connector.model_validate(document), document))
             except ValidationError as exc:
                 problems += [f"{where}: {_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
-    names = [item.connector.metadata.name for item in loaded]
+    names = [item.connector.spec.connector_name or item.connector.metadata.name for item in loaded]
     problems += [
         f"connector {name} is defined more than once" for name in sorted({n for n in names if names.count(n) > 1})
     ]

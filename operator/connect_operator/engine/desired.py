@@ -112,7 +112,7 @@ def from_connector(
     spec = connector.spec
     refs = secret_refs(connector)
     return DesiredConnector(
-        name=connector.metadata.name,
+        name=spec.connector_name or connector.metadata.name,
         class_name=spec.class_name,
         tasks_max=spec.tasks_max,
         config={key: normalise_value(value, placeholder) for key, value in spec.config.items()},

@@ -15,6 +15,7 @@ from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
+from connect_operator.handlers import events
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
@@ -68,7 +69,7 @@ def reconcile_or_hold(
         patch.status.update(reconcile(body, settings, api, logger))
     except HeldBack as held:
         if policy.is_new(body.status, (held.reason, held.message)):
-            kopf.warn(body, reason=held.reason, message=held.message)
+            events.warning(body, held.reason, held.message)
         patch.status.update(observe(body, settings, api, problem=(held.reason, held.message), warnings=()))
         # kopf keeps the status patch and retries the handler: the Secret may appear later.
         raise kopf.TemporaryError(held.message, delay=held.delay) from None
@@ -79,25 +80,25 @@ def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient
         spec = KafkaConnectSpec.model_validate(dict(body.spec))
     except ValidationError as exc:
         message = validation_message(exc, prefix="spec.")
-        kopf.warn(body, reason="InvalidSpec", message=message)
+        events.warning(body, "InvalidSpec", message)
         logger.warning("Refused the spec: %s", message)
         return observe(body, settings, api, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     client_config = _kafka_client_config(api, ref.namespace, spec)
     created, problems = _ensure_topics(ref, spec, settings, client_config)
     if created:
-        kopf.info(body, reason="TopicsCreated", message=f"Created internal topics {', '.join(sorted(created))}")
+        events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
     pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
     objects = policy.to_apply(rendered.objects, problems)
     for obj in objects:
         kube.apply(api, obj)
     kinds = ", ".join(o["kind"] for o in objects)
-    kopf.info(body, reason="Applied", message=f"Applied {kinds} (config hash {rendered.config_hash})")
+    events.normal(body, "Applied", f"Applied {kinds} (config hash {rendered.config_hash})")
     logger.info("Applied %s with config hash %s", kinds, rendered.config_hash)
     if problems:
         message = "; ".join(problems)
-        kopf.warn(body, reason="InternalTopicsInvalid", message=message)
+        events.warning(body, "InternalTopicsInvalid", message)
         return observe(body, settings, api, problem=("InternalTopicsInvalid", message), warnings=())
     return observe(body, settings, api, problem=None, warnings=warnings)
 

@@ -28,7 +28,8 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
         )
-        settings.posting.level = logging.INFO
+        # Events come only from handlers.events: kopf's log lines (one per retry) would flood describe.
+        settings.posting.level = logging.CRITICAL + 1
         settings.watching.server_timeout = 120
         settings.watching.client_timeout = 150
         settings.networking.request_timeout = 30

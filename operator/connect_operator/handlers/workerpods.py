@@ -16,6 +16,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from connect_operator.api.v1alpha1 import API_VERSION, GROUP, VERSION
+from connect_operator.handlers import events
 from connect_operator.render import names, rack
 from connect_operator.settings import OperatorSettings
 
@@ -83,11 +84,9 @@ def _warn_cluster(api: client.ApiClient, namespace: str, name: str, message: str
         if exc.status == 404:
             return
         raise
-    reference = kopf.Body(
-        {
-            "apiVersion": API_VERSION,
-            "kind": "KafkaConnect",
-            "metadata": {"name": name, "namespace": namespace, "uid": owner["metadata"]["uid"]},
-        }
-    )
-    kopf.warn(reference, reason="RackLabelMissing", message=message)
+    reference = {
+        "apiVersion": API_VERSION,
+        "kind": "KafkaConnect",
+        "metadata": {"name": name, "namespace": namespace, "uid": owner["metadata"]["uid"]},
+    }
+    events.warning(reference, "RackLabelMissing", message)

@@ -1,4 +1,4 @@
-"""Which Connectors of a cluster one sync can act on, and why the others cannot."""
+"""Which Connectors of a cluster one sync can act on, why the others cannot, and what is worth an Event."""
 
 from __future__ import annotations
 
@@ -15,25 +15,59 @@ from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.policy import secrets
 from connect_operator.policy.messages import validation_message
-from connect_operator.status.conditions import is_ready
+from connect_operator.status.conditions import find, is_ready
 
-Problem = tuple[str, str]  # (reason, message) for a Connector's Ready condition
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a Connector is not synced: Ready=False with this reason and message."""
+
+    reason: str
+    message: str
+    # Only a person can fix it (kstatus Stalled); otherwise it passes by itself (Reconciling).
+    stalled: bool
 
 
 def cluster_gate(cluster_name: str, cluster_status: Mapping[str, Any]) -> Problem | None:
     """Why no Connector of the cluster can be synced now, or None: only a Ready cluster is called."""
     if is_ready(cluster_status):
         return None
-    return "ClusterNotReady", f"KafkaConnect {cluster_name} is not Ready"
+    return Problem("ClusterNotReady", f"KafkaConnect {cluster_name} is not Ready", stalled=False)
+
+
+def cluster_missing(cluster_name: str, namespace: str) -> Problem:
+    return Problem(
+        "ClusterNotFound",
+        f"no KafkaConnect {cluster_name} in namespace {namespace}; create it, or fix spec.cluster "
+        "(a Connector runs in a KafkaConnect of its own namespace)",
+        stalled=True,
+    )
+
+
+def cluster_gone(cluster_name: str) -> Problem:
+    return Problem(
+        "ClusterGone",
+        f"KafkaConnect {cluster_name} was deleted, and this connector with it; recreate the KafkaConnect or "
+        "point spec.cluster at another one",
+        stalled=True,
+    )
+
+
+def connect_name(obj: Mapping[str, Any]) -> str:
+    """The connector's name in Connect: the one it was created with, else spec.connectorName, else the name."""
+    status = obj.get("status") or {}
+    spec = obj.get("spec") or {}
+    return str(status.get("connectorName") or spec.get("connectorName") or obj["metadata"]["name"])
 
 
 @dataclass
 class Screened:
     """The Connectors that passed the checks needing no Secret values, and what the others lack."""
 
-    connectors: dict[str, Connector] = field(default_factory=dict)
-    removed: set[str] = field(default_factory=set)
-    problems: dict[str, Problem] = field(default_factory=dict)
+    connectors: dict[str, Connector] = field(default_factory=dict)  # by resource name
+    names: dict[str, str] = field(default_factory=dict)  # resource name → name in Connect
+    removed: set[str] = field(default_factory=set)  # names in Connect of Connectors being deleted
+    problems: dict[str, Problem] = field(default_factory=dict)  # by resource name
     # Secrets the valid Connectors reference: a change to one of them wakes the loop.
     referenced: set[str] = field(default_factory=set)
 
@@ -43,35 +77,76 @@ class Screened:
 
 
 def screen(cluster_name: str, cluster_spec: KafkaConnectSpec, objects: Mapping[str, Mapping[str, Any]]) -> Screened:
-    """Parse each Connector object and check that every Secret it references is exposed by the cluster."""
+    """Parse each Connector object and check what needs no Secret value: limits, names, exposed Secrets."""
     found = Screened()
+    claims: dict[str, list[tuple[str, str]]] = {}  # name in Connect → [(creationTimestamp, resource name)]
     for name, obj in objects.items():
         if obj["metadata"].get("deletionTimestamp"):
-            found.removed.add(name)
+            found.removed.add(connect_name(obj))
             continue
         try:
             connector = Connector.model_validate(obj)
         except ValidationError as exc:
-            found.problems[name] = ("InvalidSpec", validation_message(exc))
+            found.problems[name] = Problem("InvalidSpec", validation_message(exc, prefix=""), stalled=True)
             continue
+        problem = _limits_and_names(cluster_name, cluster_spec, connector, obj)
         used = {secret for secret, _ in secret_refs(connector)}
         found.referenced.update(used)
         hidden = sorted(used - set(cluster_spec.exposed_secrets))
-        if hidden:
-            found.problems[name] = (
+        if problem is None and hidden:
+            problem = Problem(
                 "SecretNotExposed",
                 f"Secrets {', '.join(hidden)} are not in KafkaConnect {cluster_name}'s spec.exposedSecrets; "
                 "add them there",
+                stalled=True,
             )
+        if problem is not None:
+            found.problems[name] = problem
             continue
         found.connectors[name] = connector
+        found.names[name] = connect_name(obj)
+        claims.setdefault(found.names[name], []).append((str(obj["metadata"].get("creationTimestamp", "")), name))
+    for connector_name, claimants in claims.items():
+        first, *others = [name for _, name in sorted(claimants)]
+        for other in others:
+            del found.connectors[other], found.names[other]
+            found.problems[other] = Problem(
+                "NameConflict",
+                f"Connector {first} already manages connector {connector_name} in KafkaConnect {cluster_name}; "
+                "give this one another spec.connectorName",
+                stalled=True,
+            )
     return found
+
+
+def _limits_and_names(
+    cluster_name: str, cluster_spec: KafkaConnectSpec, connector: Connector, obj: Mapping[str, Any]
+) -> Problem | None:
+    limit = cluster_spec.max_tasks_per_connector
+    if connector.spec.tasks_max > limit:
+        return Problem(
+            "TasksMaxExceeded",
+            f"spec.tasksMax {connector.spec.tasks_max} is above KafkaConnect {cluster_name}'s "
+            f"spec.maxTasksPerConnector ({limit}); lower it, or raise the cluster's limit",
+            stalled=True,
+        )
+    bound = (obj.get("status") or {}).get("connectorName")
+    wanted = connector.spec.connector_name or connector.metadata.name
+    if bound and bound != wanted:
+        return Problem(
+            "ConnectorNameImmutable",
+            f"the connector exists in Connect as {bound}; spec.connectorName cannot change it (set it back, or "
+            "delete this Connector and create a new one)",
+            stalled=True,
+        )
+    return None
 
 
 @dataclass
 class Declared:
-    desired: dict[str, DesiredConnector] = field(default_factory=dict)
-    memory: dict[str, ConnectorMemory] = field(default_factory=dict)
+    desired: dict[str, DesiredConnector] = field(default_factory=dict)  # by name in Connect
+    memory: dict[str, ConnectorMemory] = field(default_factory=dict)  # by name in Connect
+    owners: dict[str, str] = field(default_factory=dict)  # name in Connect → resource name
     removed: set[str] = field(default_factory=set)
     problems: dict[str, Problem] = field(default_factory=dict)
     referenced: set[str] = field(default_factory=set)
@@ -94,17 +169,32 @@ def declare(
             got = secrets.value(read, key)
             if isinstance(got, secrets.KeyProblem):
                 reason = "SecretMissing" if got.kind == "missing" else "SecretUnreadable"
-                found.problems[name] = (reason, f"{got.detail}; create it, or fix the secretKeyRef")
+                found.problems[name] = Problem(
+                    reason, f"{got.detail}; create it, or fix the secretKeyRef", stalled=True
+                )
                 break
             digests[(secret, key)] = keyed_digest(read.uid or read.name, got)
         else:
-            found.desired[name] = from_connector(
-                connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests
-            )
-            found.memory[name] = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
+            in_connect = screened.names[name]
+            desired = from_connector(connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests)
+            found.desired[in_connect] = desired
+            found.memory[in_connect] = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
+            found.owners[in_connect] = name
     return found
 
 
 def released(removed: Set[str], still_in_connect: Set[str], results: Mapping[str, ConnectorResult]) -> set[str]:
     """Deleted Connectors whose finalizer may go: Connect no longer has them, or this sync deleted them."""
     return {name for name in removed if name not in still_in_connect or (name in results and results[name].deleted)}
+
+
+def is_new_problem(previous_status: Mapping[str, Any], reason: str, message: str) -> bool:
+    """One Warning Event per distinct problem: a new reason, or a new message for the same stalled reason.
+
+    A transient problem's message may change every sync (an error text); only its reason counts.
+    """
+    ready = find(previous_status.get("conditions"), "Ready")
+    if ready is None or ready.get("status") != "False" or ready.get("reason") != reason:
+        return True
+    stalled = find(previous_status.get("conditions"), "Stalled")
+    return bool(stalled and stalled.get("status") == "True" and ready.get("message") != message)

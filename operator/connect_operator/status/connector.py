@@ -11,8 +11,16 @@ from connect_operator.status.conditions import rfc3339, set_condition
 
 
 def from_result(
-    previous: Mapping[str, Any], result: ConnectorResult, memory: ConnectorMemory, generation: int | None, now: str
+    previous: Mapping[str, Any],
+    result: ConnectorResult,
+    memory: ConnectorMemory,
+    generation: int | None,
+    now: str,
+    *,
+    cluster: str | None = None,
+    connector_name: str | None = None,
 ) -> dict[str, Any]:
+    """`cluster`, `connector_name`: where the connector lives and its name in Connect, recorded once it exists."""
     conditions: list[dict[str, Any]] = list(previous.get("conditions") or [])
     if result.config_valid is False:
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in result.field_errors.items())
@@ -50,11 +58,34 @@ def from_result(
     else:
         running = sum(t.state == "RUNNING" for t in result.tasks)
         ready = (True, result.state.title(), f"{result.state}, {running}/{len(result.tasks)} tasks running")
+    if result.config_valid is False:
+        stalled = (True, "ConfigInvalid", "Connect rejected the config; fix spec.config (see ConfigValid)")
+    elif result.auto_restart_exhausted:
+        stalled = (
+            True,
+            "AutoRestartsExhausted",
+            f"still FAILED after {result.restart_count} automatic restarts; fix the cause, then ask for a "
+            "restart with a new spec.restart.id",
+        )
+    else:
+        stalled = (False, "AsExpected", "")
+    if stalled[0]:
+        reconciling = (False, stalled[1], "waiting for a change to the spec")
+    elif result.actions or result.waiting or result.state is None:
+        reconciling = (True, "Applying", result.waiting or ", ".join(result.actions) or "creating the connector")
+    else:
+        reconciling = (False, "InSync", "")
+    conditions = set_condition(conditions, "Reconciling", *reconciling, generation, now)
+    conditions = set_condition(conditions, "Stalled", *stalled, generation, now)
+    # Ready last: kstatus readers take it as the summary of the others.
     conditions = set_condition(conditions, "Ready", ready[0], ready[1], ready[2], generation, now)
     running = sum(t.state == "RUNNING" for t in result.tasks)
+    exists = result.state is not None or "Create" in result.actions
     status: dict[str, Any] = {
         "conditions": conditions,
         "observedGeneration": generation,
+        "cluster": cluster if exists and cluster is not None else previous.get("cluster"),
+        "connectorName": connector_name if exists and connector_name else previous.get("connectorName"),
         "state": result.state,
         "workerId": result.worker_id or None,
         "tasks": [{"id": t.id, "state": t.state, "workerId": t.worker_id, "trace": t.trace} for t in result.tasks],
@@ -78,9 +109,27 @@ def from_result(
 
 
 def not_synced(
-    previous: Mapping[str, Any], reason: str, message: str, generation: int | None, now: str
+    previous: Mapping[str, Any],
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: str,
+    *,
+    stalled: bool,
 ) -> dict[str, Any]:
-    """The cluster cannot be reached or is not ready: say so, keep what was known."""
-    conditions = set_condition(list(previous.get("conditions") or []), "Ready", False, reason, message, generation, now)
+    """Nothing could be synced: say why, keep what was known.
+
+    `stalled`: a problem only a person can fix (the generation was acted on: it was refused);
+    otherwise one that passes by itself (a cluster not ready yet), and the generation is not yet acted on.
+    """
+    conditions = list(previous.get("conditions") or [])
+    if stalled:
+        conditions = set_condition(conditions, "Reconciling", False, reason, "waiting for a change", generation, now)
+        conditions = set_condition(conditions, "Stalled", True, reason, message, generation, now)
+    else:
+        conditions = set_condition(conditions, "Reconciling", True, reason, message, generation, now)
+        conditions = set_condition(conditions, "Stalled", False, "AsExpected", "", generation, now)
     conditions = set_condition(conditions, "Synced", False, reason, message, generation, now)
-    return {"conditions": conditions, "observedGeneration": generation}
+    conditions = set_condition(conditions, "Ready", False, reason, message, generation, now)
+    observed = generation if stalled else previous.get("observedGeneration")
+    return {"conditions": conditions, "observedGeneration": observed}

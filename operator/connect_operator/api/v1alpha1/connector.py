@@ -12,6 +12,8 @@ from connect_operator.api.v1alpha1.common import Spec as _Spec
 
 # Keys that come from dedicated spec fields; in `config` they would be ambiguous.
 RESERVED_CONFIG_KEYS = frozenset({"name", "connector.class", "tasks.max"})
+# The CRD's ceiling on tasksMax; each KafkaConnect sets its own, lower cap (spec.maxTasksPerConnector).
+TASKS_MAX_CEILING = 1000
 
 
 class SecretKeyRef(_Spec):
@@ -66,9 +68,29 @@ class AutoRestartPolicy(_Spec):
 
 
 class ConnectorSpec(_Spec):
-    cluster: str = Field(default="", description="The KafkaConnect (same namespace) this connector runs in.")
+    cluster: str = Field(
+        min_length=1,
+        max_length=253,
+        description="The KafkaConnect (same namespace) this connector runs in. Editing it moves the connector: "
+        "stopped and deleted in the old cluster before it starts in the new one, a source's offsets carried.",
+    )
+    connector_name: str | None = Field(
+        default=None,
+        alias="connectorName",
+        min_length=1,
+        max_length=249,
+        pattern=r"^[^\s/\\](.*[^\s/\\])?$",
+        description="The connector's name in Connect, for names Kubernetes forbids (My_Source); default "
+        "metadata.name. Fixed once the connector exists; unique per cluster.",
+    )
     class_name: str = Field(alias="class", min_length=1, description="The connector class.")
-    tasks_max: int = Field(default=1, ge=1, alias="tasksMax", description="The most tasks the connector may run.")
+    tasks_max: int = Field(
+        default=1,
+        ge=1,
+        le=TASKS_MAX_CEILING,
+        alias="tasksMax",
+        description="The most tasks the connector may run (at most the cluster's spec.maxTasksPerConnector).",
+    )
     config: dict[str, ConfigValue] = Field(default_factory=dict, description="Connector configuration.")
     state: Literal["running", "paused", "stopped"] = Field(default="running", description="Desired state.")
     restart: RestartRequest | None = Field(default=None, description="A one-shot restart, honoured once per id.")
@@ -114,7 +136,13 @@ class HandledRequests(BaseModel):
 
 class ConnectorStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-    conditions: list[Condition] = Field(default_factory=list, description="Ready, ConfigValid, Synced.")
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Ready, Reconciling, Stalled (kstatus), ConfigValid, Synced."
+    )
+    cluster: str | None = Field(default=None, description="The KafkaConnect the connector was last placed in.")
+    connector_name: str | None = Field(
+        default=None, alias="connectorName", description="The connector's name in Connect, fixed once created."
+    )
     observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
     state: str | None = Field(default=None, description="The connector's state in Connect.")
     worker_id: str | None = Field(default=None, alias="workerId", description="Worker running the connector.")

@@ -7,12 +7,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connect_operator.api.v1alpha1.common import Condition, SecretKey, Spec
-from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
+from connect_operator.api.v1alpha1.connector import TASKS_MAX_CEILING, AutoRestartPolicy
 from connect_worker import properties
 
 DEFAULT_KAFKA_VERSION = "3.9.1"
 DEFAULT_IMAGE = f"apache/kafka:{DEFAULT_KAFKA_VERSION}"
 REST_PORT = 8083
+DEFAULT_MAX_TASKS_PER_CONNECTOR = 100
 
 # Worker keys the operator sets from dedicated fields; in `config` they would fight with them: the
 # worker's identity, and what the operator derives from internalTopics, converters, tls and authentication.
@@ -207,7 +208,16 @@ class KafkaConnectSpec(Spec):
     unmanaged_connectors: Literal["ignore", "report", "delete"] = Field(
         default="ignore",
         alias="unmanagedConnectors",
-        description="Connectors in Connect without a Connector resource: ignore, report or delete.",
+        description="Connectors in Connect without a Connector resource: ignore, report (listed in status, "
+        "with an Event) or delete.",
+    )
+    max_tasks_per_connector: int = Field(
+        default=DEFAULT_MAX_TASKS_PER_CONNECTOR,
+        ge=1,
+        le=TASKS_MAX_CEILING,
+        alias="maxTasksPerConnector",
+        description="The largest tasksMax a Connector of this cluster may ask for; a larger one is refused "
+        "(TasksMaxExceeded) before it reaches Connect, so one typo cannot flood the group with tasks.",
     )
     auto_restart: AutoRestartPolicy = Field(
         default_factory=AutoRestartPolicy, alias="autoRestart", description="Default auto-restart for Connectors."
@@ -249,3 +259,14 @@ class KafkaConnectStatus(BaseModel):
         default_factory=list, alias="connectorPlugins", description="Plugins the workers offer."
     )
     label_selector: str | None = Field(default=None, alias="labelSelector", description="For the scale subresource.")
+    unmanaged_connectors: list[str] | None = Field(
+        default=None,
+        alias="unmanagedConnectors",
+        description="With spec.unmanagedConnectors: report, the connectors in Connect that no Connector declares.",
+    )
+    leftover_connectors: list[str] | None = Field(
+        default=None,
+        alias="leftoverConnectors",
+        description="Connectors whose resource was deleted while Connect was unreachable; deleted from Connect "
+        "by the next sync that reaches it.",
+    )

@@ -1,0 +1,189 @@
+"""One sync of a cluster's Connectors: list, screen, read Secrets, one engine sync, statuses and Events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from kubernetes import client
+
+from connect_operator import metrics
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.connect.client import ConnectClient
+from connect_operator.connect.errors import ConnectError
+from connect_operator.engine import syncing
+from connect_operator.engine.memory import ConnectorMemory
+from connect_operator.engine.planner import PlannerSettings
+from connect_operator.engine.results import ConnectorResult
+from connect_operator.handlers import events
+from connect_operator.handlers.kafkaconnect import rest_url
+from connect_operator.kube import resources, secrets
+from connect_operator.policy import connectors as policy
+from connect_operator.render.names import ClusterRef
+from connect_operator.settings import OperatorSettings
+from connect_operator.status import connector as connector_status
+from connect_operator.status.conditions import find, rfc3339
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loops:
+    """What the sync loops and the Connector handlers share (one event loop: kopf's)."""
+
+    wakers: dict[str, asyncio.Event] = field(default_factory=dict)
+    # "namespace/cluster" → names in Connect whose Connector may drop its finalizer: deleted from Connect.
+    deleted: dict[str, set[str]] = field(default_factory=dict)
+    # "namespace/cluster" → the Secrets its Connectors reference, so a Secret change wakes just those.
+    referenced: dict[str, set[str]] = field(default_factory=dict)
+
+    def wake(self, namespace: str, cluster: str) -> None:
+        self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
+
+    def clusters_using(self, namespace: str, secret: str) -> list[str]:
+        prefix = f"{namespace}/"
+        return [
+            key.removeprefix(prefix)
+            for key, used in self.referenced.items()
+            if key.startswith(prefix) and secret in used
+        ]
+
+
+async def sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops) -> None:
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    now = rfc3339(time.time())
+    listed = [
+        o for o in await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name) if _bound(o, ref)
+    ]
+    by_name = {obj["metadata"]["name"]: obj for obj in listed}
+    if gate := policy.cluster_gate(ref.name, body.status):
+        for obj in listed:
+            await write_problem(api, obj, gate, now)
+        return
+    cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
+    screened = policy.screen(ref.name, cluster_spec, by_name)
+    reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
+    declared = policy.declare(screened, cluster_spec, reads, {n: o.get("status") or {} for n, o in by_name.items()})
+    del reads  # Secret values go no further than their digests
+    loops.referenced[f"{ref.namespace}/{ref.name}"] = declared.referenced
+    for name, problem in declared.problems.items():
+        metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
+        await write_problem(api, by_name[name], problem, now)
+    leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
+    removed = declared.removed | leftovers
+    url = await asyncio.to_thread(rest_url, ref, settings, api)
+    try:
+        async with ConnectClient(url, stats=metrics.rest_stats()) as rest:
+            report = await syncing.sync(
+                rest,
+                declared.desired,
+                declared.memory,
+                PlannerSettings(
+                    unmanaged=cluster_spec.unmanaged_connectors,
+                    secret_propagation_seconds=settings.secret_propagation_seconds,
+                ),
+                removed=frozenset(removed),
+                protected=frozenset(policy.connect_name(by_name[n]) for n in declared.problems),
+            )
+    except ConnectError as exc:
+        metrics.record_sync_failure(ref.namespace, ref.name)
+        unreachable = policy.Problem("ConnectUnreachable", f"{url}: {exc}", stalled=False)
+        for connect_name in declared.desired:
+            await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
+        return
+    metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
+    gone = policy.released(removed, report.observed.keys(), report.results)
+    loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
+    await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
+    for connect_name, result in report.results.items():
+        owner = declared.owners.get(connect_name)
+        if owner is None:
+            continue
+        obj = by_name[owner]
+        await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
+
+
+def _bound(obj: Mapping[str, Any], ref: ClusterRef) -> bool:
+    # A Connector whose spec names another cluster is left to that cluster's loop.
+    return (obj.get("spec") or {}).get("cluster") == ref.name
+
+
+async def _write_result(
+    api: client.ApiClient,
+    obj: Mapping[str, Any],
+    result: ConnectorResult,
+    memory: ConnectorMemory,
+    ref: ClusterRef,
+    now: str,
+) -> None:
+    previous = obj.get("status") or {}
+    status = connector_status.from_result(
+        previous, result, memory, _generation(obj), now, cluster=ref.name, connector_name=result.name
+    )
+    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
+    ready = find(status["conditions"], "Ready") or {}
+    reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
+    failing = ready.get("status") == "False" and reason in {"Failed", "ConfigInvalid"}
+    if failing and policy.is_new_problem(previous, reason, message):
+        events.warning(obj, reason, message)
+    if result.auto_restart_exhausted and not _was_stalled(previous, "AutoRestartsExhausted"):
+        stalled = find(status["conditions"], "Stalled") or {}
+        events.warning(obj, "AutoRestartsExhausted", str(stalled.get("message", "")))
+    if result.drift:
+        reverted = ", ".join(result.drift)
+        events.warning(
+            obj, "DriftReverted", f"Config changed in Connect behind the operator's back was reverted: {reverted}"
+        )
+    elif result.actions:
+        events.normal(obj, "Synced", f"Did {', '.join(result.actions)}")
+
+
+async def write_problem(api: client.ApiClient, obj: Mapping[str, Any], problem: policy.Problem, now: str) -> None:
+    """Ready=False with the problem's reason; one Warning Event the first time this problem is seen."""
+    previous = obj.get("status") or {}
+    status = connector_status.not_synced(
+        previous, problem.reason, problem.message, _generation(obj), now, stalled=problem.stalled
+    )
+    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
+    if policy.is_new_problem(previous, problem.reason, problem.message):
+        events.warning(obj, problem.reason, problem.message)
+
+
+async def _cluster_report(
+    api: client.ApiClient,
+    body: kopf.Body,
+    cluster_spec: KafkaConnectSpec,
+    results: Mapping[str, ConnectorResult],
+    leftovers: set[str],
+) -> None:
+    """The KafkaConnect's own record of connectors nobody declares (report) and of leftovers still in Connect."""
+    unmanaged = (
+        sorted(n for n, r in results.items() if r.unmanaged) if cluster_spec.unmanaged_connectors == "report" else None
+    )
+    change: dict[str, Any] = {"leftoverConnectors": sorted(leftovers) or None, "unmanagedConnectors": unmanaged}
+    previous = {k: body.status.get(k) for k in change}
+    if change == previous:
+        return
+    obj = {"metadata": dict(body.meta), "status": dict(body.status)}
+    await asyncio.to_thread(resources.write_status, api, resources.KAFKACONNECTS, obj, {**dict(body.status), **change})
+    if unmanaged and unmanaged != previous["unmanagedConnectors"]:
+        events.normal(
+            body,
+            "UnmanagedConnectors",
+            f"Connectors in Connect without a Connector resource: {', '.join(unmanaged)}",
+        )
+
+
+def _was_stalled(previous: Mapping[str, Any], reason: str) -> bool:
+    stalled = find(previous.get("conditions"), "Stalled")
+    return bool(stalled and stalled.get("status") == "True" and stalled.get("reason") == reason)
+
+
+def _generation(obj: Mapping[str, Any]) -> int | None:
+    value = obj["metadata"].get("generation")
+    return int(value) if value is not None else None

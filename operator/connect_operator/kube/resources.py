@@ -1,0 +1,57 @@
+"""Reads and status writes of the operator's own resources (Connectors and KafkaConnects)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from connect_operator.api.v1alpha1 import GROUP, VERSION
+from connect_operator.status.patch import merge_patch
+
+log = logging.getLogger(__name__)
+CONNECTORS, KAFKACONNECTS = "connectors", "kafkaconnects"
+
+
+def connectors_of(api: client.ApiClient, namespace: str, cluster: str) -> list[dict[str, Any]]:
+    """The Connectors bound to a cluster: by spec.cluster, and those still placed in it (moving away)."""
+    listed: dict[str, Any] = client.CustomObjectsApi(api).list_namespaced_custom_object(  # type: ignore[assignment]
+        GROUP, VERSION, namespace, CONNECTORS
+    )
+    return [
+        obj
+        for obj in listed["items"]
+        if (obj.get("spec") or {}).get("cluster") == cluster or (obj.get("status") or {}).get("cluster") == cluster
+    ]
+
+
+def kafkaconnect(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(  # type: ignore[assignment]
+            GROUP, VERSION, namespace, KAFKACONNECTS, name
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found
+
+
+def write_status(api: client.ApiClient, plural: str, obj: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    """Patch just what changed; a failed write is logged and left to the next pass, never stops the others."""
+    changes = merge_patch(obj.get("status") or {}, dict(status))
+    if not changes:
+        return
+    meta = obj["metadata"]
+    try:
+        client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+            GROUP, VERSION, meta["namespace"], plural, meta["name"], {"status": changes}
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            log.warning(
+                "Could not write the status of %s %s/%s: %s", plural, meta["namespace"], meta["name"], exc.reason
+            )

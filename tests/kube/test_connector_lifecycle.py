@@ -1,0 +1,224 @@
+"""What a platform team meets after the happy path: missing clusters, limits, deletes and orphans.
+
+Real control plane, real Connect workers in Pods (the pod runner), the operator in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, dynamic
+
+from connect_operator.devkit.controlplane import ControlPlane
+from connect_operator.devkit.podrunner import PodRunner
+from connect_operator.kube import client as kube
+from connect_operator.settings import OperatorSettings
+from connect_worker.testbed import Testbed
+from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest, running_operator
+from tests.support.connect_http import call
+from tests.support.groups import settled_generation, worker_logs
+from tests.support.polling import poll_until
+
+pytestmark = [pytest.mark.kube, pytest.mark.e2e]
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+GRACE = 8.0
+
+
+@pytest.fixture
+def lifecycle_operator(control_plane: ControlPlane, crds: dynamic.DynamicClient, namespace: str) -> Iterator[None]:
+    settings = OperatorSettings(
+        kubeconfig=str(control_plane.endpoints.kubeconfig),
+        namespaces=(namespace,),
+        status_interval_seconds=2,
+        rest_via_pod_ips=True,
+        delete_grace_seconds=GRACE,
+    )
+    with running_operator(settings):
+        yield
+
+
+def _connector(name: str, cluster: str, folder: Path, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "kco.dev/v1alpha1",
+        "kind": "Connector",
+        "metadata": {"name": name},
+        "spec": {
+            "cluster": cluster,
+            "class": SOURCE,
+            "config": {"file": str(folder / f"{name}.txt"), "topic": f"{name}-{folder.name}"[:200]},
+            **spec,
+        },
+    }
+
+
+def _condition(obj: Any, type_: str) -> dict[str, Any]:
+    status = obj.to_dict().get("status") or {} if hasattr(obj, "to_dict") else obj.get("status") or {}
+    return next((c for c in status.get("conditions") or [] if c["type"] == type_), {})
+
+
+def _warnings(api: client.ApiClient, namespace: str, name: str) -> list[tuple[str, str]]:
+    listed = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}")
+    return [(e.reason or "", e.message or "") for e in listed.items if e.type == "Warning"]
+
+
+def _in_connect(api: client.ApiClient, namespace: str) -> list[str] | None:
+    ips = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")
+    if not ips:
+        return None
+    answer = call("GET", f"http://{ips[0]}:8083/connectors", timeout=5, rebalance_deadline=5)
+    return sorted(answer.body) if answer.status == 200 else None
+
+
+def _wait_settled(api: client.ApiClient, pod_runner: PodRunner, namespace: str) -> None:
+    """The local broker keeps a worker stopped mid-join as a member for good: stop workers only once quiet."""
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=f"kco.dev/cluster={LOCAL_CLUSTER}")
+    logs = worker_logs(pod_runner.work_dir, namespace, [str(p.metadata.name) for p in pods.items if p.metadata])
+    poll_until(lambda: settled_generation(logs), 90, "the workers' group settled")
+
+
+def _ready_cluster(crds: dynamic.DynamicClient, namespace: str, testbed: Testbed, **spec: Any) -> Any:
+    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
+    kafkaconnects.create(namespace=namespace, body=kafkaconnect_manifest(namespace, testbed, replicas=1, **spec))
+    poll_until(
+        lambda: _condition(kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER), "Ready").get("status") == "True",
+        180,
+        "the KafkaConnect Ready with a real worker",
+    )
+    return kafkaconnects
+
+
+def _scale(kafkaconnects: Any, namespace: str, replicas: int) -> None:
+    patch = {"spec": {"replicas": replicas}}
+    kafkaconnects.patch(
+        namespace=namespace, name=LOCAL_CLUSTER, body=patch, content_type="application/merge-patch+json"
+    )
+
+
+def test_a_connector_whose_cluster_does_not_exist_says_so_within_one_sync(
+    lifecycle_operator: None, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    connectors.create(namespace=namespace, body=_connector("typo", "conect", tmp_path))
+
+    def reported() -> Any:
+        obj = connectors.get(namespace=namespace, name="typo")
+        return obj if _condition(obj, "Ready").get("reason") == "ClusterNotFound" else None
+
+    obj = poll_until(reported, 20, "Ready=False ClusterNotFound")
+    ready, stalled = _condition(obj, "Ready"), _condition(obj, "Stalled")
+    assert ready["status"] == "False" and f"no KafkaConnect conect in namespace {namespace}" in ready["message"]
+    assert stalled["status"] == "True", "only a person can fix a reference to nothing"
+    assert obj.status["observedGeneration"] == 1, "the generation was acted on: refused"
+    poll_until(lambda: _warnings(api, namespace, "typo"), 10, "a Warning Event")
+    assert [r for r, _ in _warnings(api, namespace, "typo")] == ["ClusterNotFound"]
+    # Deleting it is not held by anything.
+    connectors.delete(namespace=namespace, name="typo")
+    poll_until(lambda: not connectors.get(namespace=namespace).items, 20, "the Connector gone")
+
+
+def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sync(
+    lifecycle_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    tmp_path: Path,
+) -> None:
+    _ready_cluster(crds, namespace, testbed, maxTasksPerConnector=4)
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    connectors.create(namespace=namespace, body=_connector("greedy", LOCAL_CLUSTER, tmp_path, tasksMax=500))
+    connectors.create(namespace=namespace, body=_connector("modest", LOCAL_CLUSTER, tmp_path))
+    poll_until(
+        lambda: _condition(connectors.get(namespace=namespace, name="modest"), "Ready").get("status") == "True",
+        120,
+        "the modest connector running",
+    )
+    greedy = connectors.get(namespace=namespace, name="greedy")
+    ready = _condition(greedy, "Ready")
+    assert ready["reason"] == "TasksMaxExceeded" and "spec.maxTasksPerConnector (4)" in ready["message"], ready
+    assert _condition(greedy, "Stalled")["status"] == "True"
+    assert _in_connect(api, namespace) == ["modest"], "the refused connector never reached Connect"
+    # The fix is a spec edit, and it goes through.
+    connectors.patch(
+        namespace=namespace,
+        name="greedy",
+        body={"spec": {"tasksMax": 2}},
+        content_type="application/merge-patch+json",
+    )
+    poll_until(lambda: _in_connect(api, namespace) == ["greedy", "modest"], 120, "the corrected connector created")
+
+
+def test_deleting_a_kafkaconnect_deletes_its_connectors_from_connect_and_a_recreated_one_brings_back_none_undeclared(
+    lifecycle_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    tmp_path: Path,
+) -> None:
+    # The second cluster reads the first one's topics from a group of its own: a worker stopped mid-join
+    # would stay a member of the first group for good on the local broker.
+    topics = {kind: {"name": f"{namespace}-{kind}", "replicationFactor": 1} for kind in ("config", "offset", "status")}
+    kafkaconnects = _ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-first", internalTopics=topics)
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    for name in ("kept", "dropped"):
+        connectors.create(namespace=namespace, body=_connector(name, LOCAL_CLUSTER, tmp_path))
+    poll_until(lambda: _in_connect(api, namespace) == ["dropped", "kept"], 120, "both connectors in Connect")
+    _wait_settled(api, pod_runner, namespace)
+    kafkaconnects.delete(namespace=namespace, name=LOCAL_CLUSTER)
+    poll_until(lambda: not kafkaconnects.get(namespace=namespace).items, 60, "the KafkaConnect gone")
+    for name in ("kept", "dropped"):
+        obj = connectors.get(namespace=namespace, name=name)
+        assert _condition(obj, "Ready")["reason"] == "ClusterGone", obj.status
+        assert _condition(obj, "Stalled")["status"] == "True"
+    # With the cluster gone, deleting a Connector is not held.
+    connectors.delete(namespace=namespace, name="dropped")
+    poll_until(lambda: [c.metadata.name for c in connectors.get(namespace=namespace).items] == ["kept"], 20, "released")
+    poll_until(lambda: not client.CoreV1Api(api).list_namespaced_pod(namespace).items, 60, "the old workers gone")
+    # Same name and config topic: only what a Connector still declares comes back.
+    _ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-second", internalTopics=topics)
+    poll_until(lambda: _in_connect(api, namespace) == ["kept"], 120, "just the declared connector back")
+
+
+def test_a_delete_while_connect_is_down_is_released_after_the_grace_and_the_leftover_deleted_later(
+    lifecycle_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    tmp_path: Path,
+) -> None:
+    kafkaconnects = _ready_cluster(crds, namespace, testbed)
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    connectors.create(namespace=namespace, body=_connector("doomed", LOCAL_CLUSTER, tmp_path))
+    poll_until(lambda: _in_connect(api, namespace) == ["doomed"], 120, "the connector in Connect")
+    scale = {"spec": {"replicas": 0}}
+    kafkaconnects.patch(
+        namespace=namespace, name=LOCAL_CLUSTER, body=scale, content_type="application/merge-patch+json"
+    )
+    poll_until(lambda: _in_connect(api, namespace) is None, 60, "no worker left")
+    connectors.delete(namespace=namespace, name="doomed")
+    # Released after the grace, not held while the cluster is down.
+    poll_until(lambda: not connectors.get(namespace=namespace).items, GRACE + 20, "the Connector released")
+    leftovers = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors")
+    assert leftovers == ["doomed"]
+    warnings = _warnings(api, namespace, "doomed")
+    assert [r for r, _ in warnings] == ["ConnectorLeftInConnect"], warnings
+    assert "connector doomed" in warnings[0][1]
+    scale = {"spec": {"replicas": 1}}
+    kafkaconnects.patch(
+        namespace=namespace, name=LOCAL_CLUSTER, body=scale, content_type="application/merge-patch+json"
+    )
+    poll_until(lambda: _in_connect(api, namespace) == [], 180, "the leftover deleted once Connect answers")
+    poll_until(
+        lambda: not kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors"),
+        20,
+        "the leftover record cleared",
+    )
