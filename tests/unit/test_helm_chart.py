@@ -17,6 +17,7 @@ import yaml
 
 from connect_operator import rbac, settings
 from connect_operator.api import crdgen
+from connect_operator.api.v1alpha1 import GROUP
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.render import cluster, names
 from connect_operator.render.names import ClusterRef
@@ -36,6 +37,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "ha-namespaced": {"ha": {"enabled": True}, "watchNamespaces": ["team-a"]},
     "service-monitor": {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}}},
     "no-metrics": {"metrics": {"enabled": False}},
+    "argocd-health": {"argocd": {"healthCheckConfigMap": {"enabled": True}}},
     "json-logs": {"logFormat": "json"},
     "resources": {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}},
     "image-digest": {"image": {"repository": "registry.example/kco", "digest": "sha256:" + "ab" * 32}},
@@ -107,6 +109,8 @@ def test_every_option_lints_clean_and_passes_the_values_schema(chart: helm.Chart
         {"watchNamespaces": ["Not_A_Namespace"]},
         {"image": {"digest": "latest"}},
         {"metrics": {"port": 70000}},
+        {"argocd": {"healthCheckConfigMap": {"enabled": "yes"}}},
+        {"argocd": {"healthCheckConfigMap": {"namespace": "argocd"}}},
     ],
     ids=str,
 )
@@ -289,6 +293,20 @@ def test_the_service_monitor_scrapes_the_metrics_service(chart: helm.Chart) -> N
         chart.render({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}}, name=RELEASE)
 
 
+def test_the_argocd_health_config_map_carries_the_shipped_script_under_the_argocd_cm_keys(chart: helm.Chart) -> None:
+    assert not find(render(chart, {}), "ConfigMap"), "nothing for Argo CD unless asked"
+    (config_map,) = find(render(chart, OPTIONS["argocd-health"]), "ConfigMap")
+    assert config_map["metadata"]["name"] == f"{FULLNAME}-argocd-health"
+    script = (CHART / "files" / "argocd-health.lua").read_text()
+    # Argo CD's key of a resource's health: resource.customizations.health.<group>_<kind>.
+    keys = {f"resource.customizations.health.{GROUP}_{r.kind}" for r in crdgen.RESOURCES}
+    assert config_map["data"] == dict.fromkeys(keys, script)
+    assert keys == {
+        "resource.customizations.health.kco.dev_Connector",
+        "resource.customizations.health.kco.dev_KafkaConnect",
+    }, "the keys docs/operating.md names"
+
+
 def test_options_reach_the_deployment(chart: helm.Chart) -> None:
     assert env_of(operator_container(render(chart, OPTIONS["json-logs"])))["KCO_LOG_FORMAT"] == "json"
     assert operator_container(render(chart, OPTIONS["resources"]))["resources"] == OPTIONS["resources"]["resources"]
@@ -313,3 +331,7 @@ def test_notes_say_what_was_installed(chart: helm.Chart) -> None:
     notes = chart.render({"watchNamespaces": ["team-a"]}, name=RELEASE, namespace=NAMESPACE)
     text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
     assert "namespaces team-a" in text and "kubectl get kafkaconnects,connectors" in text
+    assert "argocd" not in text.lower()
+    notes = chart.render(OPTIONS["argocd-health"], name=RELEASE, namespace=NAMESPACE)
+    text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
+    assert f"kubectl -n {NAMESPACE} get configmap {FULLNAME}-argocd-health -o yaml" in text
