@@ -23,6 +23,9 @@ class OperatorSettings:
     # Wait this long after a referenced Secret changes before restarting the connectors that use it:
     # kubelets refresh mounted Secret files within about their sync period (1 minute by default).
     secret_propagation_seconds: float = 90.0
+    # How long one sync waits for a connector's steps (a validation probing a dead database can take
+    # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
+    connector_deadline_seconds: float = 10.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
     # Kubeconfig files (a `:`-separated list, merged) to use instead of the in-cluster service account;
@@ -48,6 +51,7 @@ class OperatorSettings:
             rest_via_pod_ips=env.get("KCO_REST_VIA_POD_IPS", "") in {"1", "true"},
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
             secret_propagation_seconds=float(env.get("KCO_SECRET_PROPAGATION_SECONDS", "90")),
+            connector_deadline_seconds=float(env.get("KCO_CONNECTOR_DEADLINE_SECONDS", "10")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             kubeconfig=env.get("KUBECONFIG") or None,
             namespaces=tuple(n for n in env.get("KCO_WATCH_NAMESPACES", "").split(",") if n),
