@@ -116,13 +116,14 @@ def test_a_late_validation_failure_is_remembered_and_reported_as_invalid() -> No
     assert result.config_valid is False and result.field_errors == {"topic": ("no such topic",)}
 
 
-def test_late_steps_are_reported_before_this_syncs_own() -> None:
-    update = act.Update({"topic": "t"}, "h")
+def test_late_steps_and_their_validation_are_reported_with_this_syncs_own_steps_after_them() -> None:
+    validate, update = act.Validate("Src", {}, "h"), act.Update({"topic": "t"}, "h")
     late = {
-        "c": LateOutcome(ConnectorPlan("c"), ConnectorOutcome("c", done=[act.Validate("Src", {}, "h"), update]), NOW)
+        "c": LateOutcome(ConnectorPlan("c"), ConnectorOutcome("c", done=[validate, update], validation_errors={}), NOW)
     }
     merged = with_late({"c": ConnectorOutcome("c", done=[act.ChangeState("PAUSED")], error="boom")}, late)
     assert [type(a) for a in merged["c"].done] == [act.Validate, act.Update, act.ChangeState]
+    assert merged["c"].validation_errors == {}, "the late validation found nothing wrong"
     assert merged["c"].error == "boom"
 
 
@@ -148,7 +149,7 @@ def test_finished_steps_are_collected_once_and_close_cancels_the_rest() -> None:
         assert late.keys() == {"quick"} and late["quick"].finished_at == NOW + 1
         assert running == {"slow": InFlightStep(None, NOW)}
         assert registry.collect()[0] == {}, "handed over once"
-        await registry.close()
+        await asyncio.wait_for(registry.close(), timeout=5)
         assert hanging.cancelled() and registry.names == frozenset()
 
     asyncio.run(scenario())
