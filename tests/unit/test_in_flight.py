@@ -153,3 +153,20 @@ def test_finished_steps_are_collected_once_and_close_cancels_the_rest() -> None:
         assert hanging.cancelled() and registry.names == frozenset()
 
     asyncio.run(scenario())
+
+
+def test_the_registry_says_when_held_steps_finish() -> None:
+    async def scenario() -> None:
+        release, told = asyncio.Event(), asyncio.Event()
+
+        async def until_released() -> None:
+            await release.wait()
+
+        registry = InFlight(deadline_seconds=1, on_finished=told.set)
+        registry.adopt([_running("slow", asyncio.create_task(until_released()))])
+        assert not told.is_set()
+        release.set()
+        await asyncio.wait_for(told.wait(), timeout=5)
+        await registry.close()
+
+    asyncio.run(scenario())

@@ -10,7 +10,7 @@ its steps keep using the client they started with, so that client must stay open
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from connect_operator.engine.executor import Running
@@ -21,8 +21,10 @@ from connect_operator.engine.results import LateOutcome
 class InFlight:
     """The unfinished steps of one Connect cluster's syncs, which run one at a time."""
 
-    def __init__(self, deadline_seconds: float) -> None:
+    def __init__(self, deadline_seconds: float, on_finished: Callable[[], None] | None = None) -> None:
+        """`on_finished`: called when held steps finish, e.g. to wake the sync loop to take them in."""
         self.deadline_seconds = deadline_seconds
+        self._on_finished = on_finished
         self._runs: dict[str, Running] = {}
 
     @property
@@ -36,6 +38,8 @@ class InFlight:
                 # The planner holds an in-flight connector, so no sync can start it twice.
                 raise ValueError(f"connector {run.name} is already in flight")
             self._runs[run.name] = run
+            if run.task is not None and self._on_finished is not None:
+                run.task.add_done_callback(self._finished)
 
     def collect(self) -> tuple[dict[str, LateOutcome], dict[str, InFlightStep]]:
         """(finished since the last collect, taken out of the registry; still running, where they are)."""
@@ -43,6 +47,10 @@ class InFlight:
         for name in late:
             del self._runs[name]
         return late, {name: run.where() for name, run in self._runs.items()}
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and self._on_finished is not None:
+            self._on_finished()
 
     async def close(self) -> None:
         """Cancel whatever is still running and wait until it has stopped."""
