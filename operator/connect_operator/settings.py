@@ -26,6 +26,9 @@ class OperatorSettings:
     # A Connector or KafkaConnect deletion waits at most this long for Connect to delete the connectors;
     # then the resource is released and what is left is recorded (and deleted once Connect answers).
     delete_grace_seconds: float = 60.0
+    # How long one sync waits for a connector's steps (a validation probing a dead database can take
+    # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
+    connector_deadline_seconds: float = 10.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
     # Kubeconfig files (a `:`-separated list, merged) to use instead of the in-cluster service account;
@@ -51,6 +54,7 @@ class OperatorSettings:
             rest_via_pod_ips=env.get("KCO_REST_VIA_POD_IPS", "") in {"1", "true"},
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
             secret_propagation_seconds=float(env.get("KCO_SECRET_PROPAGATION_SECONDS", "90")),
+            connector_deadline_seconds=float(env.get("KCO_CONNECTOR_DEADLINE_SECONDS", "10")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             delete_grace_seconds=float(env.get("KCO_DELETE_GRACE_SECONDS", "60")),
             kubeconfig=env.get("KUBECONFIG") or None,

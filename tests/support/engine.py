@@ -12,6 +12,7 @@ from connect_operator.api.v1alpha1.connector import Connector
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import syncing
 from connect_operator.engine.desired import DesiredConnector, from_connector
+from connect_operator.engine.inflight import InFlight
 from connect_operator.engine.memory import EngineMemory
 from connect_operator.engine.planner import PlannerSettings
 
@@ -31,17 +32,20 @@ def connector(name: str, class_name: str = SOURCE, **spec: Any) -> DesiredConnec
 
 @dataclass
 class EngineDriver:
-    """Holds the engine's memory between syncs, as the operator and `kco` do."""
+    """Holds the engine's memory between syncs, as the operator and `kco` do (and, given one, what is in flight)."""
 
     client: ConnectClient
     settings: PlannerSettings = field(default_factory=PlannerSettings)
     memory: EngineMemory = field(default_factory=dict)
     reports: list[syncing.SyncReport] = field(default_factory=list)
+    in_flight: InFlight | None = None
 
     async def sync(
         self, desired: Mapping[str, DesiredConnector], removed: frozenset[str] = frozenset()
     ) -> syncing.SyncReport:
-        report = await syncing.sync(self.client, desired, self.memory, self.settings, removed=removed)
+        report = await syncing.sync(
+            self.client, desired, self.memory, self.settings, removed=removed, in_flight=self.in_flight
+        )
         self.memory = report.memory
         self.reports.append(report)
         return report

@@ -31,6 +31,9 @@ TargetState = Literal["RUNNING", "PAUSED", "STOPPED"]
 class Timeouts:
     connect: float = 3.0
     read: float = 30.0
+    # A plugin's validate may probe outside systems (a JDBC connector its database); Connect itself
+    # gives it 90 s before answering 500, so anything shorter here would cut a validation that succeeds.
+    validate: float = 95.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,14 @@ class ConnectClient:
     async def validate(self, connector_class: str, config: Mapping[str, str]) -> models.ValidationResult:
         # A validation changes nothing, so it is safe to repeat.
         path = f"/connector-plugins/{_seg(connector_class)}/config/validate"
-        body = await self._call("PUT", path, "/connector-plugins/{class}/config/validate", dict(config), safe=True)
+        body = await self._call(
+            "PUT",
+            path,
+            "/connector-plugins/{class}/config/validate",
+            dict(config),
+            safe=True,
+            read=self._timeouts.validate,
+        )
         return models.ValidationResult.model_validate(body)
 
     async def list_expanded(self) -> dict[str, models.ExpandedConnector]:
@@ -235,9 +245,17 @@ class ConnectClient:
         return self._session
 
     async def _call(
-        self, method: str, path: str, route: str, payload: object | None = None, *, safe: bool | None = None
+        self,
+        method: str,
+        path: str,
+        route: str,
+        payload: object | None = None,
+        *,
+        safe: bool | None = None,
+        read: float | None = None,
     ) -> Any:
-        """One logical call with bounded retries. `safe`: may repeat when the outcome is unknown."""
+        """One logical call with bounded retries. `safe`: may repeat when the outcome is unknown. `read`: the
+        read timeout, if not the usual one."""
         repeatable = method in {"GET", "PUT", "DELETE"} if safe is None else safe
         route_name = f"{method} {route}"
         attempt = 0
@@ -245,7 +263,7 @@ class ConnectClient:
             attempt += 1
             started = time.monotonic()
             try:
-                result = await self._send(method, path, payload)
+                result = await self._send(method, path, payload, self._timeouts.read if read is None else read)
             except errors.ConnectError as exc:
                 retry = attempt < self._retry.attempts and may_retry(exc, repeatable)
                 self.stats.record(route_name, time.monotonic() - started, retried=retry, failed=not retry)
@@ -256,12 +274,12 @@ class ConnectClient:
             self.stats.record(route_name, time.monotonic() - started, retried=False, failed=False)
             return result
 
-    async def _send(self, method: str, path: str, payload: object | None) -> Any:
+    async def _send(self, method: str, path: str, payload: object | None, read: float) -> Any:
         timeout = aiohttp.ClientTimeout(
-            total=self._timeouts.connect + self._timeouts.read,
+            total=self._timeouts.connect + read,
             connect=self._timeouts.connect,
             sock_connect=self._timeouts.connect,
-            sock_read=self._timeouts.read,
+            sock_read=read,
         )
         session = self._session_or_new()
         try:

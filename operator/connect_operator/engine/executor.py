@@ -1,6 +1,8 @@
 """Run a plan against one Connect cluster: connectors in parallel (bounded), each one's steps in order.
 
-One connector's failure stops only its own remaining steps; the others go on.
+One connector's failure stops only its own remaining steps; the others go on. With a deadline, the
+connectors not finished by then are handed back still running (`Running`), each giving up its slot, so
+a slow one holds up neither the sync nor the connectors queued behind it.
 """
 
 from __future__ import annotations
@@ -8,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from connect_operator.connect import errors
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import actions as act
-from connect_operator.engine.planner import ConnectorPlan, Plan
-from connect_operator.engine.results import ConnectorOutcome
+from connect_operator.engine.planner import ConnectorPlan, InFlightStep, Plan
+from connect_operator.engine.results import ConnectorOutcome, LateOutcome
 
 log = logging.getLogger(__name__)
 
@@ -22,35 +26,114 @@ log = logging.getLogger(__name__)
 _INITIAL_STATE_SINCE = (3, 7)
 
 
+@dataclass(eq=False)
+class Running:
+    """One connector's steps, possibly still under way: the plan, the outcome so far, and where they are."""
+
+    plan: ConnectorPlan
+    queued_at: float
+    outcome: ConnectorOutcome = field(init=False)
+    step: act.Action | None = None  # None: not started, waiting for a slot
+    step_since: float | None = None
+    finished_at: float | None = None
+    task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.outcome = ConnectorOutcome(self.plan.name)
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+    def where(self) -> InFlightStep:
+        return InFlightStep(self.step, self.queued_at if self.step_since is None else self.step_since)
+
+    def late(self) -> LateOutcome:
+        """The outcome of finished steps; a step that raised what no step expects counts as its failure."""
+        assert self.task is not None and self.task.done() and self.finished_at is not None, "still running"
+        if not self.task.cancelled() and (exc := self.task.exception()) is not None:
+            what = act.describe(self.step) if self.step else "a step"
+            self.outcome.error = f"{what} failed: {type(exc).__name__}: {exc}"
+            log.error("Connector step failed", extra={"connector": self.name}, exc_info=exc)
+        return LateOutcome(self.plan, self.outcome, self.finished_at)
+
+
+@dataclass(frozen=True)
+class Execution:
+    outcomes: dict[str, ConnectorOutcome]
+    # Past the deadline and still running: the caller keeps them (see `inflight.InFlight`).
+    unfinished: dict[str, Running]
+
+
 async def execute(
-    plan: Plan, client: ConnectClient, *, concurrency: int = 8, server_version: tuple[int, ...] = (3, 9)
-) -> dict[str, ConnectorOutcome]:
+    plan: Plan,
+    client: ConnectClient,
+    *,
+    concurrency: int = 8,
+    server_version: tuple[int, ...] = (3, 9),
+    deadline_seconds: float | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Execution:
+    """Without a deadline, wait for every connector; with one, at most that long."""
     limit = asyncio.Semaphore(concurrency)
+    holding: set[str] = set()
 
-    async def bounded(connector_plan: ConnectorPlan) -> ConnectorOutcome:
-        async with limit:
-            return await _run_connector(connector_plan, client, server_version)
+    async def bounded(run: Running) -> None:
+        try:
+            await limit.acquire()
+            holding.add(run.name)
+            await _run_connector(run, client, server_version, clock)
+        finally:
+            run.finished_at = clock()
+            if run.name in holding:
+                holding.discard(run.name)
+                limit.release()
 
-    todo = [p for p in plan.connectors.values() if p.actions]
-    outcomes = await asyncio.gather(*(bounded(p) for p in todo))
-    return {o.name: o for o in outcomes}
+    runs = [Running(p, clock()) for p in plan.connectors.values() if p.actions]
+    for run in runs:
+        run.task = asyncio.create_task(bounded(run), name=f"connector {run.name}")
+    tasks = [run.task for run in runs if run.task]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=deadline_seconds)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    unfinished = {run.name: run for run in runs if not run.done}
+    for name in unfinished.keys() & holding:
+        # Past the deadline a connector runs on without a slot, so the ones queued behind it start.
+        holding.discard(name)
+        limit.release()
+    finished = [run for run in runs if run.name not in unfinished]
+    failures = [exc for run in finished if run.task and (exc := run.task.exception()) is not None]
+    if failures:  # a failure no step expects fails the sync, as it always has, leaving nothing running
+        for run in unfinished.values():
+            if run.task:
+                run.task.cancel()
+        raise failures[0]
+    return Execution({run.name: run.outcome for run in finished}, unfinished)
 
 
 async def _run_connector(
-    connector_plan: ConnectorPlan, client: ConnectClient, server_version: tuple[int, ...]
-) -> ConnectorOutcome:
-    outcome = ConnectorOutcome(connector_plan.name)
+    run: Running, client: ConnectClient, server_version: tuple[int, ...], clock: Callable[[], float]
+) -> None:
+    connector_plan, outcome = run.plan, run.outcome
     for step in connector_plan.actions:
+        run.step, run.step_since = step, clock()
         try:
             proceed = await _run_step(connector_plan.name, step, client, outcome, server_version)
         except errors.ConnectError as exc:
             outcome.error = f"{act.describe(step)} failed: {exc.message or exc}"
             log.warning("Connector step failed", extra={"connector": connector_plan.name, "error": str(exc)})
-            return outcome
+            return
         if not proceed:
-            return outcome
+            return
         outcome.done.append(step)
-    return outcome
 
 
 async def _run_step(

@@ -7,7 +7,7 @@ missed event or a partial execution converges on the same place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from connect_operator.api.v1alpha1.connector import AutoRestartPolicy
@@ -49,6 +49,17 @@ class ConnectorPlan:
     # The Secrets digest to remember as resolved without a restart, or the newer one now waiting.
     secrets_record: str | None = None
     secrets_pending: str | None = None
+    # Steps of an earlier sync are still running for it: nothing new is planned and nothing remembered
+    # until their outcome is in, so no two syncs ever act on one connector at once.
+    in_flight: bool = False
+
+
+@dataclass(frozen=True)
+class InFlightStep:
+    """Where a connector's unfinished steps are: the step under way (None: waiting for a slot), since when."""
+
+    step: act.Action | None
+    since: float
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,11 @@ def plan(
     now: float,
     removed: frozenset[str] = frozenset(),
     protected: frozenset[str] = frozenset(),
+    in_flight: Mapping[str, InFlightStep] | None = None,
 ) -> Plan:
     """`removed`: declared connectors being deleted. `protected`: declared but not syncable now (an invalid
-    resource): left alone, never taken for unmanaged."""
+    resource): left alone, never taken for unmanaged. `in_flight`: connectors whose steps from an earlier
+    sync are still running: held (see `hold`), whatever else is true of them."""
     plans: dict[str, ConnectorPlan] = {}
     for name, want in desired.items():
         plans[name] = _plan_connector(want, observed.get(name), memory.get(name, ConnectorMemory()), settings, now)
@@ -82,7 +95,27 @@ def plan(
             plans[name] = ConnectorPlan(name, actions=(act.Delete("unmanaged"),), unmanaged=True)
         elif settings.unmanaged == "report":
             plans[name] = ConnectorPlan(name, unmanaged=True)
-    return Plan(plans)
+    return hold(Plan(plans), in_flight or {}, now)
+
+
+def hold(the_plan: Plan, in_flight: Mapping[str, InFlightStep], now: float) -> Plan:
+    """`the_plan` with each in-flight connector waiting on its running steps instead of planning any."""
+    if not in_flight:
+        return the_plan
+    plans = dict(the_plan.connectors)
+    for name, where in in_flight.items():
+        before = plans.get(name)
+        plans[name] = ConnectorPlan(
+            name, waiting=_in_flight_text(where, now), unmanaged=before.unmanaged if before else False, in_flight=True
+        )
+    return replace(the_plan, connectors=plans)
+
+
+def _in_flight_text(where: InFlightStep, now: float) -> str:
+    seconds = max(0.0, now - where.since)
+    if where.step is None:
+        return f"queued behind slower connectors, {seconds:.0f} s so far"
+    return f"still running {act.describe(where.step)}, {seconds:.0f} s so far"
 
 
 def _plan_connector(

@@ -29,6 +29,16 @@ class ConnectorOutcome:
 
 
 @dataclass(frozen=True)
+class LateOutcome:
+    """Steps an earlier sync left running past its deadline, now finished: what that sync planned for the
+    connector, what the steps did, and when they ended (the time a write is remembered at)."""
+
+    plan: ConnectorPlan
+    outcome: ConnectorOutcome
+    finished_at: float
+
+
+@dataclass(frozen=True)
 class TaskResult:
     id: int
     state: str
@@ -79,6 +89,8 @@ def remember(memory: EngineMemory, plan: Plan, outcomes: Mapping[str, ConnectorO
     """The memory after executing `plan`: writes made, requests handled, restarts counted."""
     updated = dict(memory)
     for name, connector_plan in plan.connectors.items():
+        if connector_plan.in_flight:
+            continue  # its steps are still running: their outcome is remembered when it comes in
         before = memory.get(name, ConnectorMemory())
         outcome = outcomes.get(name, ConnectorOutcome(name))
         if any(isinstance(a, act.Delete) for a in outcome.done):
@@ -86,6 +98,30 @@ def remember(memory: EngineMemory, plan: Plan, outcomes: Mapping[str, ConnectorO
             continue
         updated[name] = _remember_one(before, connector_plan, outcome, now)
     return updated
+
+
+def remember_late(memory: EngineMemory, late: Mapping[str, LateOutcome]) -> EngineMemory:
+    """The memory once late outcomes are in: each remembered as its own sync would have, had it waited."""
+    for name, entry in late.items():
+        memory = remember(memory, Plan({name: entry.plan}), {name: entry.outcome}, entry.finished_at)
+    return memory
+
+
+def with_late(outcomes: Mapping[str, ConnectorOutcome], late: Mapping[str, LateOutcome]) -> dict[str, ConnectorOutcome]:
+    """This sync's outcomes with late ones folded in, for the report: late steps first, then this sync's."""
+    merged = dict(outcomes)
+    for name, entry in late.items():
+        now = outcomes.get(name, ConnectorOutcome(name))
+        then = entry.outcome
+        merged[name] = ConnectorOutcome(
+            name,
+            done=[*then.done, *now.done],
+            error=now.error or then.error,
+            validation_errors=now.validation_errors if now.validation_errors is not None else then.validation_errors,
+            offsets=now.offsets if now.offsets is not None else then.offsets,
+            offsets_message=now.offsets_message or then.offsets_message,
+        )
+    return merged
 
 
 def _remember_one(mem: ConnectorMemory, plan: ConnectorPlan, outcome: ConnectorOutcome, now: float) -> ConnectorMemory:
