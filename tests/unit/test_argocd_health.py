@@ -285,9 +285,11 @@ def _from_result(**changes: Any) -> dict[str, Any]:
     return connector.from_result({}, connector_result("a", **changes), ConnectorMemory(), 3, NOW)
 
 
-def test_built_a_running_connector_is_healthy() -> None:
-    status = _from_result(tasks=(TaskResult(0, "RUNNING", "w:8083", None),), actions=("Create",))
-    assert health(_connector(status)) == ("Healthy", "RUNNING, 1/1 tasks running")
+def test_built_a_running_connector_is_healthy_once_nothing_is_in_flight() -> None:
+    running = (TaskResult(0, "RUNNING", "w:8083", None),)
+    assert health(_connector(_from_result(tasks=running))) == ("Healthy", "RUNNING, 1/1 tasks running")
+    # The sync that created it is still waiting for the workers to report it.
+    assert health(_connector(_from_result(tasks=running, actions=("Create",)))) == ("Progressing", "Applying: Create")
 
 
 @pytest.mark.parametrize("state", ["PAUSED", "STOPPED"])
@@ -302,11 +304,12 @@ def test_built_a_failed_task_is_progressing_with_its_trace() -> None:
     assert health(_connector(_from_result())) == ("Progressing", "Failed: task 1 FAILED: boom")
 
 
-def test_built_an_invalid_config_is_progressing_today_and_degraded_once_stalled() -> None:
+def test_built_an_invalid_config_is_stalled_so_degraded() -> None:
     status = _from_result(state=None, tasks=(), config_valid=False, field_errors={"topics": ("required",)})
-    assert health(_connector(status)) == ("Progressing", "ConfigInvalid: the config is invalid; see ConfigValid")
-    stalled = set_condition(status["conditions"], "Stalled", True, "ConfigInvalid", "fix the config", 3, NOW)
-    assert health(_connector({**status, "conditions": stalled})) == ("Degraded", "ConfigInvalid: fix the config")
+    assert health(_connector(status)) == (
+        "Degraded",
+        "ConfigInvalid: Connect rejected the config; fix spec.config (see ConfigValid)",
+    )
 
 
 def test_built_a_write_awaiting_observation_is_progressing_once_reconciling() -> None:
@@ -328,20 +331,21 @@ def test_built_a_status_of_an_older_generation_is_progressing() -> None:
 def test_built_not_synced_over_a_paused_connector_is_progressing_not_suspended() -> None:
     paused = _from_result(state="PAUSED", tasks=())
     # The status patch merges: state stays PAUSED from before, Ready turns False.
-    merged = {**paused, **connector.not_synced(paused, "ClusterNotReady", "KafkaConnect c is not Ready", 3, NOW)}
+    merged = {
+        **paused,
+        **connector.not_synced(paused, "ClusterNotReady", "KafkaConnect c is not Ready", 3, NOW, stalled=False),
+    }
     assert merged["state"] == "PAUSED"
     assert health(_connector(merged)) == ("Progressing", "ClusterNotReady: KafkaConnect c is not Ready")
 
 
-def test_built_not_synced_for_a_missing_cluster_is_progressing_today_and_degraded_once_stalled() -> None:
-    status = connector.not_synced({}, "ClusterNotFound", "KafkaConnect c does not exist", 3, NOW)
-    assert health(_connector(status)) == ("Progressing", "ClusterNotFound: KafkaConnect c does not exist")
-    stalled = set_condition(status["conditions"], "Stalled", True, "ClusterNotFound", "no KafkaConnect c", 3, NOW)
-    assert health(_connector({**status, "conditions": stalled})) == ("Degraded", "ClusterNotFound: no KafkaConnect c")
+def test_built_not_synced_for_a_missing_cluster_is_stalled_so_degraded() -> None:
+    status = connector.not_synced({}, "ClusterNotFound", "no KafkaConnect c", 3, NOW, stalled=True)
+    assert health(_connector(status)) == ("Degraded", "ClusterNotFound: no KafkaConnect c")
 
 
 def test_built_not_synced_without_a_generation_is_read_by_its_conditions() -> None:
-    status = connector.not_synced({}, "ConnectUnreachable", "http://c:8083: refused", None, NOW)
+    status = connector.not_synced({}, "ConnectUnreachable", "http://c:8083: refused", None, NOW, stalled=False)
     assert status["observedGeneration"] is None
     obj = {"apiVersion": "kco.dev/v1alpha1", "kind": "Connector", "metadata": {"name": "a"}, "status": status}
     assert health(obj) == ("Progressing", "ConnectUnreachable: http://c:8083: refused")
