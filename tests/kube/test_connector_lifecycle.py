@@ -21,6 +21,7 @@ from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest, running_op
 from tests.support.connect_http import call
 from tests.support.groups import settled_generation, worker_logs
 from tests.support.polling import poll_until
+from tests.support.slow_proxy import SlowProxy
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
@@ -89,13 +90,6 @@ def _ready_cluster(crds: dynamic.DynamicClient, namespace: str, testbed: Testbed
         "the KafkaConnect Ready with a real worker",
     )
     return kafkaconnects
-
-
-def _scale(kafkaconnects: Any, namespace: str, replicas: int) -> None:
-    patch = {"spec": {"replicas": replicas}}
-    kafkaconnects.patch(
-        namespace=namespace, name=LOCAL_CLUSTER, body=patch, content_type="application/merge-patch+json"
-    )
 
 
 def test_a_connector_whose_cluster_does_not_exist_says_so_within_one_sync(
@@ -186,8 +180,8 @@ def test_deleting_a_kafkaconnect_deletes_its_connectors_from_connect_and_a_recre
     poll_until(lambda: _in_connect(api, namespace) == ["kept"], 120, "just the declared connector back")
 
 
-def test_a_delete_while_connect_is_down_is_released_after_the_grace_and_the_leftover_deleted_later(
-    lifecycle_operator: None,
+def test_a_delete_while_connect_is_unreachable_is_released_after_the_grace_and_the_leftover_deleted_later(
+    control_plane: ControlPlane,
     pod_runner: PodRunner,
     crds: dynamic.DynamicClient,
     api: client.ApiClient,
@@ -195,30 +189,43 @@ def test_a_delete_while_connect_is_down_is_released_after_the_grace_and_the_left
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    kafkaconnects = _ready_cluster(crds, namespace, testbed)
-    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    connectors.create(namespace=namespace, body=_connector("doomed", LOCAL_CLUSTER, tmp_path))
-    poll_until(lambda: _in_connect(api, namespace) == ["doomed"], 120, "the connector in Connect")
-    scale = {"spec": {"replicas": 0}}
-    kafkaconnects.patch(
-        namespace=namespace, name=LOCAL_CLUSTER, body=scale, content_type="application/merge-patch+json"
+    def worker_url() -> str:
+        ips = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")
+        return f"http://{ips[0] if ips else '127.0.0.1'}:8083"
+
+    proxy = SlowProxy(worker_url)
+    proxy.start()
+    settings = OperatorSettings(
+        kubeconfig=str(control_plane.endpoints.kubeconfig),
+        namespaces=(namespace,),
+        status_interval_seconds=2,
+        rest_url_overrides={f"{namespace}/{LOCAL_CLUSTER}": proxy.url},
+        delete_grace_seconds=GRACE,
     )
-    poll_until(lambda: _in_connect(api, namespace) is None, 60, "no worker left")
-    connectors.delete(namespace=namespace, name="doomed")
-    # Released after the grace, not held while the cluster is down.
-    poll_until(lambda: not connectors.get(namespace=namespace).items, GRACE + 20, "the Connector released")
-    leftovers = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors")
-    assert leftovers == ["doomed"]
-    warnings = _warnings(api, namespace, "doomed")
-    assert [r for r, _ in warnings] == ["ConnectorLeftInConnect"], warnings
-    assert "connector doomed" in warnings[0][1]
-    scale = {"spec": {"replicas": 1}}
-    kafkaconnects.patch(
-        namespace=namespace, name=LOCAL_CLUSTER, body=scale, content_type="application/merge-patch+json"
-    )
-    poll_until(lambda: _in_connect(api, namespace) == [], 180, "the leftover deleted once Connect answers")
-    poll_until(
-        lambda: not kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors"),
-        20,
-        "the leftover record cleared",
-    )
+    try:
+        with running_operator(settings):
+            kafkaconnects = _ready_cluster(crds, namespace, testbed)
+            connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+            connectors.create(namespace=namespace, body=_connector("doomed", LOCAL_CLUSTER, tmp_path))
+            poll_until(lambda: _in_connect(api, namespace) == ["doomed"], 120, "the connector in Connect")
+            proxy.unreachable = True
+            connectors.delete(namespace=namespace, name="doomed")
+            # Released after the grace, not held while Connect cannot be reached.
+            poll_until(lambda: not connectors.get(namespace=namespace).items, GRACE + 20, "the Connector released")
+            status = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status
+            assert status.get("leftoverConnectors") == ["doomed"]
+            assert _in_connect(api, namespace) == ["doomed"], "still in Connect, as the record says"
+            # One Warning for the release, not one per retry; none repeated.
+            warnings = _warnings(api, namespace, "doomed")
+            reasons = [r for r, _ in warnings]
+            assert reasons.count("ConnectorLeftInConnect") == 1 and len(reasons) == len(set(reasons)), warnings
+            assert "connector doomed" in dict(warnings)["ConnectorLeftInConnect"]
+            proxy.unreachable = False
+            poll_until(lambda: _in_connect(api, namespace) == [], 60, "the leftover deleted once Connect answers")
+            poll_until(
+                lambda: not kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors"),
+                20,
+                "the leftover record cleared",
+            )
+    finally:
+        proxy.stop()

@@ -1,7 +1,9 @@
-"""A reverse proxy in front of a real Connect worker that makes one connector's validation slow.
+"""A reverse proxy in front of a real Connect worker that makes one connector's validation slow, or the
+whole API unreachable.
 
 Every request is forwarded unchanged; a `PUT /connector-plugins/<class>/config/validate` whose config
-names the chosen connector is held first, as Connect holds one while a plugin probes a dead database.
+names the chosen connector is held first, as Connect holds one while a plugin probes a dead database;
+while `unreachable` is set, every request gets the 503 of a Service with no endpoint.
 It runs its own event loop in a thread, so synchronous fixtures can start and stop it.
 """
 
@@ -12,7 +14,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -22,9 +24,12 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 
 class SlowProxy:
-    def __init__(self, target: str) -> None:
-        self.target = target.rstrip("/")
+    def __init__(self, target: str | Callable[[], str]) -> None:
+        """`target`: the worker's URL, or a function giving it per request (a Pod that is replaced)."""
+        self._target = target
         self.url = ""
+        # While True, every request gets 503 at once, as from a Service with no ready endpoint behind it.
+        self.unreachable = False
         self._delays: dict[str, float] = {}
         self._validations: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -71,7 +76,13 @@ class SlowProxy:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def target(self) -> str:
+        return (self._target() if callable(self._target) else self._target).rstrip("/")
+
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if self.unreachable:
+            return web.Response(status=503, text="no endpoints available for service")
         body = await request.read()
         if request.method == "PUT" and _VALIDATE.match(request.path):
             await self._hold_validation(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient
 from connect_operator.connect.errors import ConnectError
 from connect_operator.engine import syncing
+from connect_operator.engine.inflight import InFlight
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.engine.results import ConnectorResult
@@ -54,7 +55,36 @@ class Loops:
         ]
 
 
-async def sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops) -> None:
+class ClusterSession:
+    """One loop's client of its cluster's REST API and the connectors' steps still in flight on it.
+
+    Held steps keep using the client they started with, so both live as long as the loop, and are
+    replaced together only when the cluster's REST URL changes.
+    """
+
+    def __init__(self, deadline_seconds: float, wake: Callable[[], None]) -> None:
+        self._deadline, self._wake = deadline_seconds, wake
+        self._rest: ConnectClient | None = None
+        self.in_flight = InFlight(deadline_seconds, on_finished=wake)
+
+    async def client(self, url: str) -> ConnectClient:
+        if self._rest is not None and self._rest.base_url == url.rstrip("/"):
+            return self._rest
+        await self.close()
+        self.in_flight = InFlight(self._deadline, on_finished=self._wake)
+        self._rest = ConnectClient(url, stats=metrics.rest_stats())
+        return self._rest
+
+    async def close(self) -> None:
+        await self.in_flight.close()
+        if self._rest is not None:
+            await self._rest.close()
+            self._rest = None
+
+
+async def sync_once(
+    body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops, session: ClusterSession
+) -> None:
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
     listed = [
@@ -78,18 +108,18 @@ async def sync_once(body: kopf.Body, api: client.ApiClient, settings: OperatorSe
     removed = declared.removed | leftovers
     url = await asyncio.to_thread(rest_url, ref, settings, api)
     try:
-        async with ConnectClient(url, stats=metrics.rest_stats()) as rest:
-            report = await syncing.sync(
-                rest,
-                declared.desired,
-                declared.memory,
-                PlannerSettings(
-                    unmanaged=cluster_spec.unmanaged_connectors,
-                    secret_propagation_seconds=settings.secret_propagation_seconds,
-                ),
-                removed=frozenset(removed),
-                protected=frozenset(policy.connect_name(by_name[n]) for n in declared.problems),
-            )
+        report = await syncing.sync(
+            await session.client(url),
+            declared.desired,
+            declared.memory,
+            PlannerSettings(
+                unmanaged=cluster_spec.unmanaged_connectors,
+                secret_propagation_seconds=settings.secret_propagation_seconds,
+            ),
+            removed=frozenset(removed),
+            protected=frozenset(policy.connect_name(by_name[n]) for n in declared.problems),
+            in_flight=session.in_flight,
+        )
     except ConnectError as exc:
         metrics.record_sync_failure(ref.namespace, ref.name)
         unreachable = policy.Problem("ConnectUnreachable", f"{url}: {exc}", stalled=False)

@@ -23,7 +23,7 @@ from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError, ConnectNotFound
 from connect_operator.handlers import events
-from connect_operator.handlers.connector_sync import Loops, sync_once, write_problem
+from connect_operator.handlers.connector_sync import ClusterSession, Loops, sync_once, write_problem
 from connect_operator.handlers.kafkaconnect import rest_url
 from connect_operator.kube import resources
 from connect_operator.policy import connectors as policy
@@ -88,10 +88,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     ) -> None:
         key = f"{namespace}/{name}"
         waker = loops.wakers.setdefault(key, asyncio.Event())
+        session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
         try:
             while not stopped:
                 try:
-                    await sync_once(body, api, settings, loops)
+                    await sync_once(body, api, settings, loops, session)
                 except Exception:  # keep the loop alive; the next pass retries from scratch
                     log.exception("Connector sync of %s failed", key)
                 try:
@@ -101,6 +102,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
                     pass
                 waker.clear()
         finally:
+            await session.close()
             metrics.forget_cluster(namespace or "", name)
             loops.referenced.pop(key, None)
             loops.wakers.pop(key, None)
