@@ -9,7 +9,8 @@ import pytest
 
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.engine.desired import keyed_digest
-from connect_operator.policy import connectors, kafkaconnect, secrets
+from connect_operator.engine.memory import ConnectorMemory
+from connect_operator.policy import connectors, kafkaconnect, moves, secrets
 from connect_operator.policy.secrets import SecretRead
 from connect_operator.render.kafkaclient import SecretUse
 from tests.support.results import connector_result
@@ -238,3 +239,45 @@ def test_one_warning_per_distinct_problem() -> None:
     waiting = {"conditions": [{"type": "Ready", "status": "False", "reason": "ConnectUnreachable", "message": "x"}]}
     assert not connectors.is_new_problem(waiting, "ConnectUnreachable", "another error text")
     assert connectors.is_new_problem({}, "ConnectUnreachable", "x")
+
+
+# --- Moves between clusters ---
+
+
+def test_a_connector_moved_away_is_leaving_the_cluster_it_is_placed_in() -> None:
+    moved = _obj("m", status={"cluster": "a"})
+    moved["spec"]["cluster"] = "b"
+    assert moves.is_leaving(moved, "a") and not moves.is_leaving(moved, "b")
+    assert not moves.is_leaving(_obj("stays", status={"cluster": "c"}), "c")
+
+
+def test_the_new_cluster_waits_until_the_old_one_lets_go_unless_the_old_one_is_gone() -> None:
+    moved = _obj("m", status={"cluster": "a"})
+    problem = moves.arriving_problem(moved, "b", old_cluster_exists=True)
+    assert problem is not None and problem.reason == "Moving" and not problem.stalled
+    assert "KafkaConnect a" in problem.message
+    assert moves.arriving_problem(moved, "b", old_cluster_exists=False) is None
+    assert moves.arriving_problem(_obj("new"), "b", old_cluster_exists=True) is None
+
+
+def test_the_old_cluster_stops_then_reads_offsets_and_deletes_then_lets_go() -> None:
+    assert moves.leaving_step("RUNNING") == "stop"
+    assert moves.leaving_step("PAUSED") == "stop"
+    assert moves.leaving_step("FAILED") == "stop"
+    assert moves.leaving_step("STOPPED") == "read-and-delete"
+    assert moves.leaving_step(None) == "release"
+
+
+def test_an_arriving_source_starts_stopped_with_its_offsets_once_then_as_its_spec_asks() -> None:
+    want = connectors.declare(connectors.screen("c", CLUSTER, {"m": _obj("m")}), CLUSTER, {}, {}).desired["m"]
+    offsets = [{"partition": {"filename": "/x"}, "offset": {"position": 42}}]
+    move = {"id": "move-from-a-1", "from": "a", "offsets": offsets}
+    adjusted, done = moves.arriving(want, move, ConnectorMemory())
+    assert not done and adjusted.state == "STOPPED"
+    assert adjusted.offsets is not None and adjusted.offsets.action == "alter" and adjusted.offsets.offsets == offsets
+    assert adjusted.offsets.id == "move-from-a-1"
+    after, done = moves.arriving(want, move, ConnectorMemory(handled_offsets_id="move-from-a-1"))
+    assert done and after == want
+    # A sink keeps its consumer group on the same Kafka: nothing to carry, it starts as asked.
+    assert moves.arriving(want, {"id": "x", "from": "a", "offsets": []}, ConnectorMemory()) == (want, True)
+    assert moves.arriving(want, None, ConnectorMemory()) == (want, False)

@@ -42,6 +42,14 @@ class ConnectorMemory:
         known["invalid_errors"] = {k: tuple(v) for k, v in known.get("invalid_errors", {}).items()}
         return cls(**known)
 
+    def handled_only(self) -> ConnectorMemory:
+        """What survives a move to another cluster: which one-shot requests were honoured, nothing else."""
+        return ConnectorMemory(
+            handled_restart_id=self.handled_restart_id,
+            handled_task_restart_ids=self.handled_task_restart_ids,
+            handled_offsets_id=self.handled_offsets_id,
+        )
+
     def evolve(self, **changes: Any) -> ConnectorMemory:
         return replace(self, **changes)
 

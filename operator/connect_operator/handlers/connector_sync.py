@@ -25,6 +25,7 @@ from connect_operator.handlers import events
 from connect_operator.handlers.kafkaconnect import rest_url
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
+from connect_operator.policy import moves
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import connector as connector_status
@@ -87,16 +88,16 @@ async def sync_once(
 ) -> None:
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
-    listed = [
-        o for o in await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name) if _bound(o, ref)
-    ]
+    found = await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name)
+    listed = [o for o in found if _bound(o, ref)]
+    leaving = [o for o in found if moves.is_leaving(o, ref.name)]
     by_name = {obj["metadata"]["name"]: obj for obj in listed}
     if gate := policy.cluster_gate(ref.name, body.status):
         for obj in listed:
             await write_problem(api, obj, gate, now)
         return
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
-    screened = policy.screen(ref.name, cluster_spec, by_name)
+    screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
     reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
     declared = policy.declare(screened, cluster_spec, reads, {n: o.get("status") or {} for n, o in by_name.items()})
     del reads  # Secret values go no further than their digests
@@ -104,6 +105,7 @@ async def sync_once(
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
         await write_problem(api, by_name[name], problem, now)
+    arrived = _start_arrivals(declared, by_name)
     leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
     removed = declared.removed | leftovers
     url = await asyncio.to_thread(rest_url, ref, settings, api)
@@ -117,7 +119,9 @@ async def sync_once(
                 secret_propagation_seconds=settings.secret_propagation_seconds,
             ),
             removed=frozenset(removed),
-            protected=frozenset(policy.connect_name(by_name[n]) for n in declared.problems),
+            protected=frozenset(
+                [policy.connect_name(by_name[n]) for n in declared.problems] + [policy.connect_name(o) for o in leaving]
+            ),
             in_flight=session.in_flight,
         )
     except ConnectError as exc:
@@ -127,6 +131,8 @@ async def sync_once(
             await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
         return
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
+    for obj in leaving:
+        await _leave(api, obj, ref, await session.client(url), report.observed, loops, now)
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
@@ -136,6 +142,82 @@ async def sync_once(
             continue
         obj = by_name[owner]
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
+        if owner in arrived:
+            await _arrival_done(api, obj, ref)
+
+
+async def _arrivals_waiting(
+    api: client.ApiClient, ref: ClusterRef, listed: list[dict[str, Any]]
+) -> dict[str, policy.Problem]:
+    """Connectors moved here whose old cluster has not let go yet (a deleted old cluster has let go)."""
+    held: dict[str, policy.Problem] = {}
+    for obj in listed:
+        old = moves.placed_in(obj)
+        if old is None or old == ref.name:
+            continue
+        exists = await asyncio.to_thread(resources.kafkaconnect, api, ref.namespace, old) is not None
+        if problem := moves.arriving_problem(obj, ref.name, exists):
+            held[obj["metadata"]["name"]] = problem
+    return held
+
+
+def _start_arrivals(declared: policy.Declared, by_name: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Connectors moved here start stopped from the old cluster's offsets; the ones whose move is complete."""
+    complete: set[str] = set()
+    for connect_name, want in list(declared.desired.items()):
+        owner = declared.owners[connect_name]
+        move = (by_name[owner].get("status") or {}).get("move")
+        declared.desired[connect_name], done = moves.arriving(want, move, declared.memory[connect_name])
+        if done:
+            complete.add(owner)
+    return complete
+
+
+async def _arrival_done(api: client.ApiClient, obj: Mapping[str, Any], ref: ClusterRef) -> None:
+    # A patch from the status as listed: it carries just `move: null`, whatever this sync wrote since.
+    status = obj.get("status") or {}
+    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, {**status, "move": None})
+    moved_from = (status.get("move") or {}).get("from")
+    events.normal(obj, "MovedIn", f"Runs in KafkaConnect {ref.name} now, moved from {moved_from}")
+
+
+async def _leave(
+    api: client.ApiClient,
+    obj: Mapping[str, Any],
+    ref: ClusterRef,
+    rest: ConnectClient,
+    observed: Mapping[str, Any],
+    loops: Loops,
+    now: str,
+) -> None:
+    """The old cluster's half of a move: stop, read a source's offsets, delete, let go. Never runs twice."""
+    name = policy.connect_name(obj)
+    seen = observed.get(name)
+    step = moves.leaving_step(seen.state if seen is not None else None)
+    target = str((obj.get("spec") or {}).get("cluster", ""))
+    try:
+        if step == "stop":
+            await rest.stop(name)
+            events.normal(
+                obj, "MoveStopping", f"Stopping connector {name} in KafkaConnect {ref.name} to move it to {target}"
+            )
+            return
+        offsets: list[dict[str, Any]] = []
+        if step == "read-and-delete":
+            if seen is not None and seen.type == "source":
+                offsets = [o.model_dump() for o in (await rest.offsets(name)).offsets]
+            await rest.delete(name)
+    except ConnectError as exc:
+        log.warning("Moving connector %s out of %s: %s", name, ref.name, exc)
+        return
+    status = obj.get("status") or {}
+    memory = ConnectorMemory.from_json(status.get("sync") or {}).handled_only()
+    move = {"id": f"move-from-{ref.name}-{now}", "from": ref.name, "offsets": offsets}
+    released = {**status, "cluster": None, "move": move, "sync": memory.to_json()}
+    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, released)
+    carried = f", with {len(offsets)} source offsets" if offsets else ""
+    events.normal(obj, "MovedOut", f"Stopped and deleted connector {name} in KafkaConnect {ref.name}{carried}")
+    loops.wake(ref.namespace, target)
 
 
 def _bound(obj: Mapping[str, Any], ref: ClusterRef) -> bool:

@@ -41,8 +41,12 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     @kopf.on.resume(GROUP, VERSION, "connectors", registry=registry)
     @kopf.on.create(GROUP, VERSION, "connectors", registry=registry)
     @kopf.on.update(GROUP, VERSION, "connectors", registry=registry, field="spec")
-    async def connector_changed(body: kopf.Body, spec: kopf.Spec, namespace: str | None, **_: Any) -> None:
+    async def connector_changed(
+        body: kopf.Body, spec: kopf.Spec, status: kopf.Status, namespace: str | None, **_: Any
+    ) -> None:
         namespace, cluster = namespace or "", str(spec.get("cluster", ""))
+        if placed := status.get("cluster"):
+            loops.wake(namespace, str(placed))  # a move: the old cluster lets go first
         if await asyncio.to_thread(resources.kafkaconnect, api, namespace, cluster) is None:
             # No loop will ever list it: say so here, within one event.
             await write_problem(api, body, policy.cluster_missing(cluster, namespace), _now())

@@ -76,8 +76,17 @@ class Screened:
         return {secret for c in self.connectors.values() for secret, _ in secret_refs(c)}
 
 
-def screen(cluster_name: str, cluster_spec: KafkaConnectSpec, objects: Mapping[str, Mapping[str, Any]]) -> Screened:
-    """Parse each Connector object and check what needs no Secret value: limits, names, exposed Secrets."""
+def screen(
+    cluster_name: str,
+    cluster_spec: KafkaConnectSpec,
+    objects: Mapping[str, Mapping[str, Any]],
+    held: Mapping[str, Problem] | None = None,
+) -> Screened:
+    """Parse each Connector object and check what needs no Secret value: limits, names, exposed Secrets.
+
+    `held`: Connectors that must wait for a reason found elsewhere (a move the old cluster has not
+    finished); they keep their name in Connect, so no other Connector can claim it meanwhile.
+    """
     found = Screened()
     claims: dict[str, list[tuple[str, str]]] = {}  # name in Connect → [(creationTimestamp, resource name)]
     for name, obj in objects.items():
@@ -100,6 +109,8 @@ def screen(cluster_name: str, cluster_spec: KafkaConnectSpec, objects: Mapping[s
                 "add them there",
                 stalled=True,
             )
+        if problem is None and held and name in held:
+            problem = held[name]
         if problem is not None:
             found.problems[name] = problem
             continue

@@ -134,6 +134,17 @@ class HandledRequests(BaseModel):
     offsets: str | None = Field(default=None, description="Id of the last offsets request honoured.")
 
 
+class MoveStatus(BaseModel):
+    """A move between clusters after the old one let go: what the new one must start from."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    id: str = Field(description="Names the offsets change that starts it here, so it is made once.")
+    from_cluster: str = Field(alias="from", description="The KafkaConnect the connector was stopped and deleted in.")
+    offsets: list[dict[str, Any]] = Field(
+        default_factory=list, description="A source connector's offsets read there, to set before it starts here."
+    )
+
+
 class ConnectorStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
     conditions: list[Condition] = Field(
@@ -142,6 +153,9 @@ class ConnectorStatus(BaseModel):
     cluster: str | None = Field(default=None, description="The KafkaConnect the connector was last placed in.")
     connector_name: str | None = Field(
         default=None, alias="connectorName", description="The connector's name in Connect, fixed once created."
+    )
+    move: MoveStatus | None = Field(
+        default=None, description="Set while a connector moved from another cluster is started from its offsets."
     )
     observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
     state: str | None = Field(default=None, description="The connector's state in Connect.")
