@@ -154,6 +154,10 @@ def test_connector_changes_and_a_worker_replacement_never_flip_the_clusters_read
         )
 
     poll_until(whole, 180, "the KafkaConnect Ready with 2 of 2 workers")
+    rolled_out = poll_until(
+        lambda: _condition(cluster_status(), "Reconciling") == ("False", "RolledOut"), 30, "the rollout reported done"
+    )
+    assert rolled_out and cluster_status()["observedGeneration"] == 1
 
     def ready_connector(name: str) -> bool:
         status = connectors.get(namespace=namespace, name=name).to_dict().get("status") or {}

@@ -30,7 +30,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,14 +137,9 @@ class Prober:
     """
 
     def __init__(
-        self,
-        ip: str,
-        startup: HttpProbe | None,
-        readiness: HttpProbe | None,
-        liveness: HttpProbe | None,
-        send: Callable[[str, HttpProbe], tuple[bool, str]] = http_probe,
+        self, ip: str, startup: HttpProbe | None, readiness: HttpProbe | None, liveness: HttpProbe | None
     ) -> None:
-        self._ip, self._send = ip, send
+        self._ip = ip
         self._stop = threading.Event()
         self._probes = {"startup": startup, "readiness": readiness, "liveness": liveness}
         # Before its first result a readiness probe counts as failing, a liveness probe as passing.
@@ -156,7 +150,6 @@ class Prober:
         }
         self.started = startup is None
         self.failed = ""  # why the container is to be killed, once a startup or liveness probe says so
-        self.last: dict[str, str] = {}  # each probe's last outcome, for people
         self._threads = [
             threading.Thread(target=self._run, args=(kind, probe), name=f"probe-{kind}-{ip}", daemon=True)
             for kind, probe in self._probes.items()
@@ -184,13 +177,13 @@ class Prober:
             began = time.monotonic()
             # Readiness and liveness wait for the startup probe, as a kubelet holds them back until then.
             if kind == "startup" or self.started:
-                succeeded, self.last[kind] = self._send(self._ip, probe)
+                succeeded, outcome = http_probe(self._ip, probe)
                 passing = verdict.record(succeeded)
                 if kind == "startup" and passing:
                     self.started = True
                     return
                 if kind != "readiness" and verdict.failures >= probe.failure_threshold:
-                    self.failed = f"{kind} probe GET {probe.path} failed {verdict.failures} times: {self.last[kind]}"
+                    self.failed = f"{kind} probe GET {probe.path} failed {verdict.failures} times: {outcome}"
                     return
             # The next probe one period after this one began, at once if it took longer (a kubelet's ticker).
             self._stop.wait(max(0.0, probe.period - (time.monotonic() - began)))

@@ -154,11 +154,9 @@ def observe(
     state = deployment.status if deployment is not None and deployment.status else None
     url = rest_url(ref, settings, api)
     ready = (state.ready_replicas or 0) if state else 0
-    current = (
-        deployment is not None
-        and state is not None
-        and (state.observed_generation or 0) >= ((deployment.metadata.generation if deployment.metadata else 0) or 0)
-    )
+    # The Deployment's status speaks of its current spec once its controller has observed that generation.
+    generation = deployment.metadata.generation if deployment is not None and deployment.metadata else None
+    current = state is not None and generation is not None and (state.observed_generation or 0) >= generation
     workers = _read_workers(url) if ready and problem is None else WorkersRead()
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
