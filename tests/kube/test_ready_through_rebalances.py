@@ -192,6 +192,12 @@ def test_connector_changes_and_a_worker_replacement_never_flip_the_clusters_read
     sampler.phase = "worker replaced"
     victim = _pods(api, namespace)[0].metadata.name
     client.CoreV1Api(api).delete_namespaced_pod(victim, namespace)
+    # First the shortfall (a status read before the deletion still says 2/2), then the recovery.
+    poll_until(
+        lambda: _condition(cluster_status(), "Degraded") == ("True", "WorkersNotReady"),
+        60,
+        "the KafkaConnect reporting one worker short",
+    )
 
     def replaced() -> bool:
         names_now = {p.metadata.name for p in _pods(api, namespace)}
