@@ -74,6 +74,25 @@ def test_taken_rest_port_is_refused_before_a_jvm_starts(tmp_path: Path) -> None:
         assert worker.pid is None
 
 
+def test_a_port_whose_listener_stopped_is_free_despite_its_connections_in_time_wait() -> None:
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Jetty's connector does
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as caller:
+            answered, _ = listener.accept()
+            answered.close()  # the server side closes first, as Jetty after an answer: its end waits in TIME_WAIT
+            caller.recv(1)
+    ports.ensure_free("127.0.0.1", port, "a restarted worker")  # what a worker restarted at once needs
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+        again.listen()
+        with pytest.raises(PortInUseError):
+            ports.ensure_free("127.0.0.1", port, "a second listener")
+
+
 def test_taken_broker_port_is_refused(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -18,6 +18,7 @@ from connect_operator.kube import client as kube
 from connect_operator.settings import OperatorSettings
 from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest, running_operator
+from tests.support.argocd import health
 from tests.support.connect_http import call
 from tests.support.groups import settled_generation, worker_logs
 from tests.support.polling import poll_until
@@ -107,6 +108,8 @@ def test_a_connector_whose_cluster_does_not_exist_says_so_within_one_sync(
     assert ready["status"] == "False" and f"no KafkaConnect conect in namespace {namespace}" in ready["message"]
     assert stalled["status"] == "True", "only a person can fix a reference to nothing"
     assert obj.status["observedGeneration"] == 1, "the generation was acted on: refused"
+    # Argo CD's view, by the shipped health check run in a real Lua: Degraded, with the reason.
+    assert health(obj.to_dict())[0] == "Degraded" and "ClusterNotFound" in health(obj.to_dict())[1]
     poll_until(lambda: _warnings(api, namespace, "typo"), 10, "a Warning Event")
     assert [r for r, _ in _warnings(api, namespace, "typo")] == ["ClusterNotFound"]
     # Deleting it is not held by anything.
@@ -133,6 +136,14 @@ def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sy
         "the modest connector running",
     )
     greedy = connectors.get(namespace=namespace, name="greedy")
+    modest = connectors.get(namespace=namespace, name="modest").to_dict()
+    poll_until(
+        lambda: health(connectors.get(namespace=namespace, name="modest").to_dict())[0] == "Healthy",
+        30,
+        "Argo CD's health Healthy once nothing is in flight",
+    )
+    assert health(greedy.to_dict()) == ("Degraded", f"TasksMaxExceeded: {_condition(greedy, 'Stalled')['message']}")
+    assert modest["status"]["cluster"] == LOCAL_CLUSTER
     ready = _condition(greedy, "Ready")
     assert ready["reason"] == "TasksMaxExceeded" and "spec.maxTasksPerConnector (4)" in ready["message"], ready
     assert _condition(greedy, "Stalled")["status"] == "True"

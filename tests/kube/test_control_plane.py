@@ -10,6 +10,7 @@ from kubernetes import client, dynamic, watch
 from kubernetes.client.exceptions import ApiException
 
 from connect_operator.devkit.controlplane import ControlPlane, server_version
+from connect_operator.kube import client as kube
 from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.kube
@@ -151,3 +152,31 @@ def test_watch_sees_a_new_object(api: client.ApiClient, namespace: str) -> None:
     core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="watched")))
     watcher.join(25)
     assert "ADDED watched" in seen
+
+
+def test_ready_pod_ips_leave_out_a_terminating_pod(api: client.ApiClient, namespace: str) -> None:
+    core = client.CoreV1Api(api)
+    labels = {"app": "ips"}
+    # The ServiceAccount admission refuses Pods until the controller-manager made the namespace's default one.
+    poll_until(lambda: core.read_namespaced_service_account("default", namespace), 30, "the default ServiceAccount")
+    for name in ("a", "b"):
+        # A finalizer keeps the deleted Pod terminating, as a kubelet does while the container stops.
+        meta = client.V1ObjectMeta(name=name, labels=labels, finalizers=["kco.dev/test"])
+        core.create_namespaced_pod(
+            namespace,
+            client.V1Pod(
+                metadata=meta, spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="example")])
+            ),
+        )
+        ip = "10.0.0.1" if name == "a" else "10.0.0.2"
+        ready = {"phase": "Running", "podIP": ip, "conditions": [{"type": "Ready", "status": "True"}]}
+        core.patch_namespaced_pod_status(name, namespace, {"status": ready})
+    assert kube.ready_pod_ips(api, namespace, "app=ips") == ["10.0.0.1", "10.0.0.2"]
+    core.delete_namespaced_pod("a", namespace)
+    try:
+        terminating = core.read_namespaced_pod("a", namespace).metadata
+        assert terminating is not None and terminating.deletion_timestamp is not None
+        assert kube.ready_pod_ips(api, namespace, "app=ips") == ["10.0.0.2"]
+    finally:
+        for name in ("a", "b"):
+            core.patch_namespaced_pod(name, namespace, {"metadata": {"finalizers": None}})

@@ -13,6 +13,7 @@ from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec, KafkaConnectStatus
+from connect_operator.connect.models import parse_version
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.render import kafkaclient, names
 from connect_operator.settings import OperatorSettings
@@ -96,7 +97,11 @@ def test_kafkaconnect_becomes_every_object_and_rolls_on_config_change(
     current = poll_until(reported, 30, "a status for generation 1")
     KafkaConnectStatus.model_validate(current.status.to_dict())  # written as the types describe it
     assert _condition(current, "Ready")["status"] == "False", "no kubelet runs the Pods here"
-    assert _condition(current, "Progressing")["status"] == "True"
+    assert (
+        _condition(current, "Reconciling")["reason"] == "RollingOut"
+        and _condition(current, "Progressing")["status"] == "True"
+    )
+    assert _condition(current, "Stalled")["status"] == "False"
     assert _condition(current, "Degraded")["reason"] == "PodDisruptionBudgetV1beta1"
     assert (
         current.status["labelSelector"]
@@ -160,6 +165,9 @@ def test_bad_spec_and_bad_topic_give_clear_conditions_and_events(
 
     invalid = poll_until(lambda: condition_of("owned"), 30, "InvalidSpec")
     assert invalid["status"] == "False" and invalid["reason"] == "InvalidSpec"
+    owned = kafkaconnects.get(namespace=namespace, name="owned")
+    assert _condition(owned, "Stalled")["status"] == "True" and _condition(owned, "Stalled")["reason"] == "InvalidSpec"
+    assert owned.status["observedGeneration"] == 1, "refusing the spec is acting on it"
     assert "group.id" in invalid["message"] and "groupId" in invalid["message"]
     assert any(t == "Warning" and r == "InvalidSpec" for t, r, _ in _events(api, namespace, "owned"))
 
@@ -284,6 +292,8 @@ def test_status_lists_the_plugins_of_ready_workers(
     KafkaConnectStatus.model_validate(status.to_dict())
     assert SOURCE in {p["class"] for p in status["connectorPlugins"]}
     assert status["readyReplicas"] == 1 and status["url"] == connect_url
+    # The test bed's worker runs Connect 3.9.0; its GET / names the version and the build's commit.
+    assert parse_version(status["connectVersion"]) == (3, 9, 0) and status["connectCommit"]
     assert _condition(kafkaconnects.get(namespace=namespace, name="plugins"), "Ready")["status"] == "True"
 
 

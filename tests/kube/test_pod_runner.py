@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 from kubernetes import client, dynamic
 
+from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
+from connect_operator.connect.models import parse_version
 from connect_operator.devkit.podrunner import NODE_ZONE, PodRunner
-from connect_operator.render import names
+from connect_operator.kube import client as kube
+from connect_operator.render import cluster, names
+from connect_operator.render.names import ClusterRef
 from connect_worker import ports, properties
 from connect_worker.testbed import Testbed
 from tests.support.connect_http import call
@@ -65,6 +69,8 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
     status = poll_until(ready_with_plugins, 120, "the KafkaConnect Ready with its plugins listed")
     assert status["readyReplicas"] == 2
     assert SOURCE in {p["class"] for p in status["connectorPlugins"]}
+    # Read from a worker in a Pod (GET /): the runtime the pod runner runs is Connect 3.9.0.
+    assert parse_version(status["connectVersion"]) == (3, 9, 0) and status["connectCommit"]
 
     ips = sorted(p.status.pod_ip for p in _pods(api, namespace))
     assert len(ips) == 2 and all(ip.startswith("127.") and ip != "127.0.0.1" for ip in ips)
@@ -114,3 +120,67 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
         "the Pods gone and their workers stopped",
     )
     assert all(not ports.accepts_connections(ip, 8083) for ip in ips)
+
+
+def _bare_worker_pod(api: client.ApiClient, namespace: str, testbed: Testbed, probes: dict[str, dict[str, Any]]) -> str:
+    """A worker Pod rendered as the operator renders it, with these probes replaced, and no operator or
+    Deployment around it: its ConfigMap and ServiceAccount applied without owner (nothing to collect them)."""
+    spec = KafkaConnectSpec.model_validate(
+        {
+            "bootstrapServers": testbed.bootstrap_servers,
+            "groupId": f"{namespace}-probed",
+            "internalTopics": {k: {"replicationFactor": 1} for k in ("config", "offset", "status")},
+        }
+    )
+    rendered = {o["kind"]: o for o in cluster.render(ClusterRef("probed", namespace, "none"), spec, "local").objects}
+    for kind in ("ConfigMap", "ServiceAccount"):
+        rendered[kind]["metadata"].pop("ownerReferences")
+        kube.apply(api, rendered[kind])
+    template = rendered["Deployment"]["spec"]["template"]
+    connect = next(c for c in template["spec"]["containers"] if c["name"] == "connect")
+    connect.update(probes)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**template["metadata"], "name": "probed-0", "namespace": namespace},
+        "spec": template["spec"],
+    }
+    kube.apply(api, pod)
+    return "probed-0"
+
+
+def test_ready_follows_the_pods_readiness_probe_and_a_failing_liveness_probe_restarts_the_worker(
+    pod_runner: PodRunner, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, testbed: Testbed
+) -> None:
+    # /health passes once the worker has joined its group; /nope is a 404 from the same REST server.
+    startup = {"httpGet": {"path": "/health", "port": "rest"}, "periodSeconds": 1, "failureThreshold": 120}
+    readiness = {"httpGet": {"path": "/nope", "port": "rest"}, "periodSeconds": 1}
+    liveness = {"httpGet": {"path": "/nope", "port": "rest"}, "periodSeconds": 3, "failureThreshold": 3}
+    name = _bare_worker_pod(
+        api, namespace, testbed, {"startupProbe": startup, "readinessProbe": readiness, "livenessProbe": liveness}
+    )
+    core = client.CoreV1Api(api)
+
+    def read() -> Any:
+        return core.read_namespaced_pod(name, namespace)
+
+    def container() -> Any:
+        statuses = read().status.container_statuses or []
+        return statuses[0] if statuses else None
+
+    # Started (the startup probe passed) yet not ready: the readiness probe of the spec decides, not /health.
+    first = poll_until(lambda: (c := container()) and c.started and c, 120, "the worker started by its startup probe")
+    assert first.ready is False and first.restart_count == 0
+    assert {c.type: c.status for c in read().status.conditions}["Ready"] == "False"
+
+    # Three liveness failures in a row: the worker is stopped, then started again after the backoff.
+    killed = poll_until(
+        lambda: (c := container()) and c.state.waiting and c.state.waiting.reason == "CrashLoopBackOff" and c,
+        60,
+        "the worker stopped by its liveness probe",
+    )
+    assert "liveness probe GET /nope failed 3 times: HTTP 404" in killed.state.waiting.message
+    again = poll_until(
+        lambda: (c := container()) and c.restart_count == 1 and c.state.running and c, 60, "the worker started again"
+    )
+    assert again.state.running.started_at != first.state.running.started_at

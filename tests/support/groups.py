@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 GENERATION = re.compile(r"Joined group at generation (\d+) ")
 REBALANCING = re.compile(r"Rebalance started|SyncGroup failed|\(Re-\)joining group")
 
 
-def settled_generation(worker_logs: list[Path]) -> int | None:
+def settled_generation(worker_logs: Sequence[Path]) -> int | None:
     """The generation every worker last joined, when none has a rebalance under way since, else None.
 
     A worker stopped while its join is pending stays a member for good on the local broker (Tansu), which

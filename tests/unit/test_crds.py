@@ -44,6 +44,17 @@ def test_schemas_are_structural_and_documented(resource: crdgen.Resource) -> Non
             assert node.get("description"), f"{path} has no description (kubectl explain shows it)"
 
 
+@pytest.mark.parametrize("resource", crdgen.RESOURCES, ids=lambda r: r.kind)
+def test_conditions_are_a_list_map_keyed_by_type(resource: crdgen.Resource) -> None:
+    schema = crdgen.crd(resource)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    conditions = schema["properties"]["status"]["properties"]["conditions"]
+    assert conditions["x-kubernetes-list-type"] == "map"
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+    assert "type" in conditions["items"]["required"], "a map key must be required"
+    marked = [path for path, node in _walk(schema) if any(k.startswith("x-kco") for k in node)]
+    assert not marked, f"the types' own markers stay out of the CRD: {marked}"
+
+
 def test_kafkaconnect_has_scale_and_status_subresources() -> None:
     version = crdgen.crd(crdgen.RESOURCES[0])["spec"]["versions"][0]
     assert version["subresources"]["scale"]["labelSelectorPath"] == ".status.labelSelector"

@@ -146,13 +146,43 @@ def test_deployment_wires_init_connect_probes_and_hardening() -> None:
     assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in init["env"]
     assert connect["image"] == "apache/kafka:3.9.1"
     assert connect["command"] == ["/opt/kafka/bin/connect-distributed.sh", f"{names.CONFIG_DIR}/worker.properties"]
-    assert connect["readinessProbe"]["httpGet"]["path"] == "/health"
-    assert connect["livenessProbe"]["httpGet"]["path"] == "/"
+    assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(connect)
     for c in (init, connect):
         assert c["securityContext"]["readOnlyRootFilesystem"] is True
         assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod()["spec"]["securityContext"]["runAsNonRoot"] is True
     assert pod()["metadata"]["annotations"][names.CONFIG_HASH_ANNOTATION]
+
+
+def test_readiness_asks_the_rest_server_and_health_only_gates_startup_and_liveness() -> None:
+    connect = container("connect")
+    rest = {"name": "rest", "containerPort": 8083, "protocol": "TCP"}
+    assert rest in connect["ports"]
+    # GET / is Connect's RootResource, answered without the herder thread a rebalance keeps busy.
+    assert connect["readinessProbe"] == {
+        "httpGet": {"path": "/", "port": "rest"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+    }
+    # /health answers once the worker has joined its group: the start is done after it, up to 5 minutes.
+    startup = connect["startupProbe"]
+    assert startup["httpGet"] == {"path": "/health", "port": "rest"}
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+    # A herder stuck for a minute is restarted; a rebalance of seconds is ridden out.
+    liveness = connect["livenessProbe"]
+    assert liveness == {
+        "httpGet": {"path": "/health", "port": "rest"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 10,
+        "failureThreshold": 6,
+    }
+
+
+def test_each_render_gets_probes_of_its_own() -> None:
+    first, second = container("connect"), container("connect")
+    first["readinessProbe"]["httpGet"]["path"] = "/changed"
+    assert second["readinessProbe"]["httpGet"]["path"] == "/"
 
 
 def test_deployment_takes_every_template_resource_and_jvm_field() -> None:

@@ -66,9 +66,22 @@ def test_a_field_the_type_lacks_is_refused() -> None:
             warnings=(("PodDisruptionBudgetV1beta1", "policy/v1 is not served"),),
         ),
         kafkaconnect.Observation(generation=3, now=NOW, desired_replicas=1, problem=("InvalidSpec", "bad")),
+        kafkaconnect.Observation(
+            generation=4,
+            now=NOW,
+            desired_replicas=2,
+            replicas=2,
+            ready_replicas=1,
+            updated_replicas=2,
+            deployment_current=True,
+            connect_version="3.9.0",
+            connect_commit="a1b2c3",
+            in_flight=("KafkaUnreachable", "cannot reach Kafka"),
+        ),
     ],
 )
 def test_a_kafkaconnect_status_is_what_the_type_describes(seen: kafkaconnect.Observation) -> None:
     status = kafkaconnect.status({}, seen)
     KafkaConnectStatus.model_validate(status)
     KafkaConnectStatus.model_validate(kafkaconnect.status(status, replace(seen, generation=9)))
+    KafkaConnectStatus.model_validate(kafkaconnect.reconcile_started(status, 10, NOW))

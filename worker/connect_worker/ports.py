@@ -16,6 +16,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def ensure_free(host: str, port: int, purpose: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the listeners bind (Jetty, Tansu): connections of a stopped listener left in TIME_WAIT (a
+        # minute after each HTTP answer it closed) do not hold the port, a socket listening on it does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
+from connect_operator.api.v1alpha1.common import LIST_MAP_KEYS
 from connect_operator.api.v1alpha1.connector import ConnectorSpec, ConnectorStatus
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec, KafkaConnectStatus
 
@@ -50,6 +51,7 @@ RESOURCES = (
             {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
             {"name": "Status", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
             {"name": "Reason", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'},
+            {"name": "Version", "type": "string", "jsonPath": ".status.connectVersion", "priority": "1"},
             {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
         ),
     ),
@@ -116,8 +118,20 @@ def _convert(node: Schema, defs: Mapping[str, Schema]) -> Schema:
         else:
             out["x-kubernetes-preserve-unknown-fields"] = True
     elif kind == "array":
-        out["items"] = _convert(node.get("items", {}), defs)
+        items = _resolve(node.get("items", {}), defs)
+        out["items"] = _convert(items, defs)
+        if keys := items.get(LIST_MAP_KEYS):
+            # One item per key (conditions: one per type): server-side apply and validation treat the list as a map.
+            out["x-kubernetes-list-type"] = "map"
+            out["x-kubernetes-list-map-keys"] = list(keys)
     return out
+
+
+def _resolve(node: Schema, defs: Mapping[str, Schema]) -> Schema:
+    while "$ref" in node:
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
 
 
 def crd(resource: Resource) -> Schema:

@@ -13,18 +13,28 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
 
+def parse_version(version: str) -> tuple[int, ...]:
+    """The leading numeric parts of a Connect version: "3.9.0" → (3, 9, 0), "4.1.0-rc1" → (4, 1, 0).
+
+    Tuples compare the way versions do, so a feature check reads `parse_version(v) >= (3, 9)`.
+    """
+    parts = []
+    for piece in version.strip().split("-")[0].split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
 class ServerInfo(_Model):
+    """GET /: the worker's version, its source commit and the Kafka cluster it belongs to."""
+
     version: str
     commit: str = ""
     kafka_cluster_id: str = ""
 
     def version_tuple(self) -> tuple[int, ...]:
-        parts = []
-        for piece in self.version.split("-")[0].split("."):
-            if not piece.isdigit():
-                break
-            parts.append(int(piece))
-        return tuple(parts)
+        return parse_version(self.version)
 
 
 class PluginInfo(_Model):

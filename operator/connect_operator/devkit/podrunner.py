@@ -4,7 +4,10 @@ It registers a Node and keeps its heartbeat, binds the worker Pods to it, gives 
 address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init step and a real
 Connect worker (restarted after a crash with a kubelet's backoff) with the configuration the
 operator rendered (its ConfigMap and the init container's arguments), and writes the Pod's status:
-phase, IP, Ready from the worker's /health, container restarts. A deleted Pod stops its worker.
+phase, IP, Ready, container restarts. A deleted Pod stops its worker. The Connect container's own
+probes run as a kubelet runs them (`Prober`): each httpGet probe on the Pod's IP with its period,
+timeout and thresholds; readiness and liveness only once the startup probe passed; Ready follows the
+readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
 plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
 Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
@@ -21,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-import json
 import logging
 import random
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +62,142 @@ POD_WORKER_PROPERTIES = {
 }
 
 
+@dataclass(frozen=True)
+class HttpProbe:
+    """One httpGet probe of a container, with the timing a kubelet gives it (Kubernetes' defaults when unset)."""
+
+    path: str
+    port: int
+    timeout: float = 1.0
+    period: float = 10.0
+    failure_threshold: int = 3
+    success_threshold: int = 1
+    initial_delay: float = 0.0
+
+    @classmethod
+    def of(cls, probe: client.V1Probe | None, container: client.V1Container) -> HttpProbe | None:
+        """The probe as the Pod spec has it; None when there is none or it is not an httpGet."""
+        if probe is None or probe.http_get is None:
+            return None
+        port = probe.http_get.port
+        if isinstance(port, str) and not port.isdigit():  # a named port of the container
+            port = next(p.container_port for p in container.ports or [] if p.name == port)
+        return cls(
+            path=probe.http_get.path or "/",
+            port=int(port),
+            timeout=float(probe.timeout_seconds or 1),
+            period=float(probe.period_seconds or 10),
+            failure_threshold=int(probe.failure_threshold or 3),
+            success_threshold=int(probe.success_threshold or 1),
+            initial_delay=float(probe.initial_delay_seconds or 0),
+        )
+
+
+@dataclass
+class ProbeResult:
+    """A kubelet's verdict from one probe's consecutive results: it flips only after its threshold in a row."""
+
+    success_threshold: int
+    failure_threshold: int
+    passing: bool  # what holds before the first probe: readiness starts failing, liveness passing
+    successes: int = 0
+    failures: int = 0
+
+    def record(self, succeeded: bool) -> bool:
+        """Count one probe; returns the verdict after it."""
+        if succeeded:
+            self.successes, self.failures = self.successes + 1, 0
+            if self.successes >= self.success_threshold:
+                self.passing = True
+        else:
+            self.successes, self.failures = 0, self.failures + 1
+            if self.failures >= self.failure_threshold:
+                self.passing = False
+        return self.passing
+
+
+def http_probe(ip: str, probe: HttpProbe) -> tuple[bool, str]:
+    """One httpGet as a kubelet sends it: success is an answer from 200 to 399 within the timeout."""
+    try:
+        with urllib.request.urlopen(f"http://{ip}:{probe.port}{probe.path}", timeout=probe.timeout) as answer:
+            return 200 <= answer.status < 400, f"HTTP {answer.status}"
+    except urllib.error.HTTPError as exc:
+        return False, f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+class Prober:
+    """The probes of one start of a container, each in a thread of its own, as a kubelet's probe workers.
+
+    Until the startup probe passes, readiness and liveness are not run (and the container is not ready);
+    startup failing `failure_threshold` times in a row, or liveness after it passed, sets `failed`: the
+    container is to be killed and restarted. Readiness decides `ready`. Without a readiness probe a
+    started container is ready; without a startup probe it has started at once.
+    """
+
+    def __init__(
+        self, ip: str, startup: HttpProbe | None, readiness: HttpProbe | None, liveness: HttpProbe | None
+    ) -> None:
+        self._ip = ip
+        self._stop = threading.Event()
+        self._probes = {"startup": startup, "readiness": readiness, "liveness": liveness}
+        # Before its first result a readiness probe counts as failing, a liveness probe as passing.
+        self._verdicts = {
+            kind: ProbeResult(probe.success_threshold, probe.failure_threshold, passing=kind == "liveness")
+            for kind, probe in self._probes.items()
+            if probe is not None
+        }
+        self.started = startup is None
+        self.failed = ""  # why the container is to be killed, once a startup or liveness probe says so
+        self._threads = [
+            threading.Thread(target=self._run, args=(kind, probe), name=f"probe-{kind}-{ip}", daemon=True)
+            for kind, probe in self._probes.items()
+            if probe is not None
+        ]
+
+    @property
+    def ready(self) -> bool:
+        readiness = self._verdicts.get("readiness")
+        return self.started and not self.failed and (readiness is None or readiness.passing)
+
+    def start(self) -> Prober:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, kind: str, probe: HttpProbe) -> None:
+        verdict = self._verdicts[kind]
+        if self._stop.wait(probe.initial_delay):
+            return
+        while not self._stop.is_set():
+            began = time.monotonic()
+            # Readiness and liveness wait for the startup probe, as a kubelet holds them back until then.
+            if kind == "startup" or self.started:
+                succeeded, outcome = http_probe(self._ip, probe)
+                passing = verdict.record(succeeded)
+                if kind == "startup" and passing:
+                    self.started = True
+                    return
+                if kind != "readiness" and verdict.failures >= probe.failure_threshold:
+                    self.failed = f"{kind} probe GET {probe.path} failed {verdict.failures} times: {outcome}"
+                    return
+            # The next probe one period after this one began, at once if it took longer (a kubelet's ticker).
+            self._stop.wait(max(0.0, probe.period - (time.monotonic() - began)))
+
+
+def probes_of(pod: client.V1Pod, container_name: str = "connect") -> tuple[HttpProbe | None, ...]:
+    """(startup, readiness, liveness) of the Pod's Connect container."""
+    container = next(c for c in pod.spec.containers if c.name == container_name)
+    return tuple(
+        HttpProbe.of(p, container)
+        for p in (container.startup_probe, container.readiness_probe, container.liveness_probe)
+    )
+
+
 @dataclass
 class RunningPod:
     namespace: str
@@ -66,13 +205,21 @@ class RunningPod:
     uid: str
     ip: str
     worker: WorkerProcess | None = None
+    prober: Prober | None = None
     restarts: int = 0
     # monotonic time before which a crashed worker is not started again (a kubelet's CrashLoopBackOff)
     backoff_until: float = 0.0
     started_at: str = ""
     error: str = ""
+    killed: str = ""  # why the worker was stopped by a probe, until it runs again
     ready: bool = False
     last_status: dict[str, Any] = field(default_factory=dict)
+
+    def stop_worker(self) -> None:
+        if self.prober is not None:
+            self.prober.stop()
+        if self.worker is not None:
+            self.worker.stop()
 
 
 class PodRunner:
@@ -141,8 +288,7 @@ class PodRunner:
                         log.exception("Pod runner step %s failed", step.__name__)
         finally:
             for pod in self._pods.values():
-                if pod.worker:
-                    pod.worker.stop()
+                pod.stop_worker()
 
     def _sync_pods(self) -> None:
         listed = self._core.list_pod_for_all_namespaces(label_selector=WORKER_SELECTOR).items
@@ -184,6 +330,11 @@ class PodRunner:
         if running.worker is None and not running.error:
             if not self._init_waits(running, pod):
                 self._launch(running, pod)
+        elif running.worker is not None and running.worker.is_running() and running.prober and running.prober.failed:
+            # A kubelet kills a container whose liveness (or startup) probe failed; the restart below follows.
+            running.killed = running.prober.failed
+            log.warning("Pod %s: %s; stopping its worker", key, running.killed)
+            running.stop_worker()
         elif running.worker is not None and not running.worker.is_running() and not running.error:
             if running.backoff_until == 0.0:
                 running.backoff_until = time.monotonic() + crash_backoff(running.restarts)
@@ -191,7 +342,12 @@ class PodRunner:
                 running.restarts += 1
                 running.backoff_until = 0.0
                 self._launch(running, pod)
-        running.ready = running.worker is not None and running.worker.is_running() and _healthy(running.ip)
+        running.ready = (
+            running.worker is not None
+            and running.worker.is_running()
+            and running.prober is not None
+            and running.prober.ready
+        )
         self._write_status(running)
 
     def _allocate_ip(self) -> str:
@@ -248,6 +404,8 @@ class PodRunner:
         return rack_file is not None and not podinit.read_rack(rack_file)
 
     def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
+        if running.prober is not None:  # the probes of the container's last start
+            running.prober.stop()
         pod_dir = self._pod_dir(running)
         try:
             template = self._template(pod)
@@ -267,8 +425,10 @@ class PodRunner:
             spec = properties.spec_from_properties(local, running.ip, REST_PORT, str(pod_dir / "plugins"))
             running.worker = WorkerProcess(self._runtime, spec, pod_dir)
             running.worker.start()
+            # New probe workers for each start of the container, as a kubelet starts them afresh.
+            running.prober = Prober(running.ip, *probes_of(pod)).start()
             running.started_at = _now()
-            running.error = ""
+            running.error = running.killed = ""
         except (WorkerError, ApiException, OSError, KeyError) as exc:
             running.error = f"{type(exc).__name__}: {exc}"
             log.warning("Pod %s/%s cannot start: %s", running.namespace, running.name, running.error)
@@ -282,10 +442,11 @@ class PodRunner:
         ready = "True" if running.ready else "False"
         started = running.worker is not None and not running.error
         crashed = running.worker is not None and not running.worker.is_running()
+        exited = f"the worker was stopped: {running.killed}" if running.killed else "the worker exited; see its log"
         state: dict[str, Any] = (
             {"waiting": {"reason": "InitFailed", "message": running.error[:500]}}
             if running.error
-            else {"waiting": {"reason": "CrashLoopBackOff", "message": "the worker exited; see its log"}}
+            else {"waiting": {"reason": "CrashLoopBackOff", "message": exited[:500]}}
             if crashed
             else {"running": {"startedAt": running.started_at}}
             if started
@@ -310,7 +471,8 @@ class PodRunner:
                     "restartCount": running.restarts,
                     "image": "local",
                     "imageID": "",
-                    "started": started,
+                    # As a kubelet reports it: the startup probe has passed.
+                    "started": started and not crashed and running.prober is not None and running.prober.started,
                     "state": state,
                 }
             ],
@@ -335,8 +497,8 @@ class PodRunner:
 
     def _forget(self, key: str) -> None:
         running = self._pods.pop(key, None)
-        if running is not None and running.worker is not None:
-            running.worker.stop()
+        if running is not None:
+            running.stop_worker()
 
     # --- the node ------------------------------------------------------------------------------
 
@@ -412,14 +574,6 @@ def _field_value(pod: client.V1Pod, field_path: str) -> str | None:
             return str((mapping or {}).get(field_path[len(prefix) + 2 : -2], ""))
     plain = {"metadata.name": meta.name, "metadata.namespace": meta.namespace, "metadata.uid": meta.uid}
     return str(plain[field_path]) if field_path in plain else None
-
-
-def _healthy(ip: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{ip}:{REST_PORT}/health", timeout=0.5) as answer:
-            return bool(json.loads(answer.read()).get("status") == "healthy")
-    except (OSError, ValueError):
-        return False
 
 
 def _now() -> str:

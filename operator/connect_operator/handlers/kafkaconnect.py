@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
+from connect_operator.connect.models import ServerInfo
 from connect_operator.handlers import events
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
@@ -28,6 +32,7 @@ from connect_operator.status import kafkaconnect as kc_status
 from connect_operator.status.conditions import rfc3339
 
 PLURAL = "kafkaconnects"
+log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
@@ -51,7 +56,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             reconcile_or_hold(body, patch, settings, api, logger)  # a missed or failed change
         else:
             problem = policy.standing_problem(body.status)
-            patch.status.update(observe(body, settings, api, problem=problem, warnings=()))
+            # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
+            warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))[1] if problem is None else ()
+            patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
 
 
 class HeldBack(Exception):
@@ -62,27 +69,57 @@ class HeldBack(Exception):
         self.reason, self.message, self.delay = reason, message, delay
 
 
+class Unfinished(Exception):
+    """The reconcile could not finish for a reason that passes (Kafka unreachable): still under way, retried."""
+
+    def __init__(self, reason: str, message: str, delay: float = 30.0) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.delay = reason, message, delay
+
+
 def reconcile_or_hold(
     body: kopf.Body, patch: kopf.Patch, settings: OperatorSettings, api: client.ApiClient, logger: Logger
 ) -> None:
+    previous = dict(body.status)
+    if kc_status.is_unannounced(previous, body.meta.get("generation")):
+        previous = _announce(api, body, previous)
     try:
-        patch.status.update(reconcile(body, settings, api, logger))
+        patch.status.update(reconcile(body, settings, api, logger, previous))
+    except Unfinished as unfinished:
+        in_flight = (unfinished.reason, unfinished.message)
+        patch.status.update(observe(body, settings, api, previous, problem=None, warnings=(), in_flight=in_flight))
+        raise kopf.TemporaryError(unfinished.message, delay=unfinished.delay) from None
     except HeldBack as held:
         if policy.is_new(body.status, (held.reason, held.message)):
             events.warning(body, held.reason, held.message)
-        patch.status.update(observe(body, settings, api, problem=(held.reason, held.message), warnings=()))
+        patch.status.update(observe(body, settings, api, previous, problem=(held.reason, held.message), warnings=()))
         # kopf keeps the status patch and retries the handler: the Secret may appear later.
         raise kopf.TemporaryError(held.message, delay=held.delay) from None
 
 
-def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger) -> dict[str, Any]:
+def _announce(api: client.ApiClient, body: kopf.Body, previous: dict[str, Any]) -> dict[str, Any]:
+    """Reconciling=True at once for a new generation: topics and Kafka may take a while, kopf writes only at the end."""
+    started = kc_status.reconcile_started(previous, body.meta.get("generation"), rfc3339(time.time()))
+    try:
+        client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+            GROUP, VERSION, body.meta["namespace"], PLURAL, body.meta["name"], {"status": started}
+        )
+    except ApiException as exc:  # only a courtesy: the status at the end of the reconcile says it all
+        log.warning("Could not mark %s Reconciling: %s", body.meta["name"], exc.reason)
+        return previous
+    return started
+
+
+def reconcile(
+    body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger, previous: dict[str, Any]
+) -> dict[str, Any]:
     try:
         spec = KafkaConnectSpec.model_validate(dict(body.spec))
     except ValidationError as exc:
         message = validation_message(exc, prefix="spec.")
         events.warning(body, "InvalidSpec", message)
         logger.warning("Refused the spec: %s", message)
-        return observe(body, settings, api, problem=("InvalidSpec", message), warnings=())
+        return observe(body, settings, api, previous, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     client_config = _kafka_client_config(api, ref.namespace, spec)
     created, problems = _ensure_topics(ref, spec, settings, client_config)
@@ -99,16 +136,18 @@ def reconcile(body: kopf.Body, settings: OperatorSettings, api: client.ApiClient
     if problems:
         message = "; ".join(problems)
         events.warning(body, "InternalTopicsInvalid", message)
-        return observe(body, settings, api, problem=("InternalTopicsInvalid", message), warnings=())
-    return observe(body, settings, api, problem=None, warnings=warnings)
+        return observe(body, settings, api, previous, problem=("InternalTopicsInvalid", message), warnings=())
+    return observe(body, settings, api, previous, problem=None, warnings=warnings)
 
 
 def observe(
     body: kopf.Body,
     settings: OperatorSettings,
     api: client.ApiClient,
+    previous: dict[str, Any],
     problem: tuple[str, str] | None,
     warnings: tuple[tuple[str, str], ...],
+    in_flight: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     desired = int(body.spec.get("replicas", 1))
@@ -116,6 +155,10 @@ def observe(
     state = deployment.status if deployment is not None and deployment.status else None
     url = rest_url(ref, settings, api)
     ready = (state.ready_replicas or 0) if state else 0
+    # The Deployment's status speaks of its current spec once its controller has observed that generation.
+    generation = deployment.metadata.generation if deployment is not None and deployment.metadata else None
+    current = state is not None and generation is not None and (state.observed_generation or 0) >= generation
+    workers = _read_workers(url) if ready and problem is None else WorkersRead()
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
         now=rfc3339(time.time()),
@@ -123,13 +166,17 @@ def observe(
         replicas=(state.replicas or 0) if state else 0,
         ready_replicas=ready,
         updated_replicas=(state.updated_replicas or 0) if state else 0,
+        deployment_current=current,
         url=url,
         label_selector=ref.label_selector(),
-        plugins=_plugins(url) if ready and problem is None else None,
+        plugins=workers.plugins,
+        connect_version=workers.server.version if workers.server else None,
+        connect_commit=workers.server.commit if workers.server else None,
         problem=problem,
+        in_flight=in_flight,
         warnings=warnings,
     )
-    return kc_status.status(dict(body.status), seen)
+    return kc_status.status(previous, seen)
 
 
 def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient) -> str:
@@ -167,17 +214,31 @@ def _ensure_topics(
     if any(p.startswith("cannot configure a Kafka client") for p in problems):
         raise HeldBack("KafkaClientInvalid", "; ".join(problems))
     if any(p.startswith("cannot reach Kafka") for p in problems):
-        raise kopf.TemporaryError("; ".join(problems), delay=30)
+        raise Unfinished("KafkaUnreachable", "; ".join(problems))
     return created, problems
 
 
-def _plugins(url: str) -> list[dict[str, str]] | None:
-    async def read() -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class WorkersRead:
+    """What a ready worker told about itself; None where it did not answer."""
+
+    server: ServerInfo | None = None
+    plugins: list[dict[str, str]] | None = None
+
+
+def _read_workers(url: str) -> WorkersRead:
+    """GET / (version, commit) and GET /connector-plugins of a ready worker; neither waits on the herder."""
+
+    async def read() -> WorkersRead:
         timeouts, retry = Timeouts(connect=2, read=5), RetryPolicy(attempts=2)
         async with ConnectClient(url, timeouts=timeouts, retry=retry) as rest:
-            return [{"class": p.class_name, "type": p.type, "version": p.version} for p in await rest.plugins()]
+            server: ServerInfo | None = None
+            with contextlib.suppress(ConnectError, ValidationError):
+                server = await rest.server_info()
+            try:
+                listed = await rest.plugins()
+            except ConnectError:
+                return WorkersRead(server)
+            return WorkersRead(server, [{"class": p.class_name, "type": p.type, "version": p.version} for p in listed])
 
-    try:
-        return asyncio.run(read())
-    except ConnectError:
-        return None
+    return asyncio.run(read())

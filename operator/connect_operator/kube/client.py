@@ -46,10 +46,12 @@ def get_deployment(api: client.ApiClient, namespace: str, name: str) -> client.V
 
 
 def ready_pod_ips(api: client.ApiClient, namespace: str, label_selector: str) -> list[str]:
-    """IPs of the Ready Pods matching the selector, in name order."""
+    """IPs of the Ready Pods matching the selector that are not terminating, in name order."""
     pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=label_selector).items
     ips = []
     for pod in sorted(pods, key=lambda p: str(p.metadata.name if p.metadata else "")):
+        if pod.metadata and pod.metadata.deletion_timestamp:
+            continue  # its worker is stopping: as the endpoints controller, send nothing there any more
         conditions = pod.status.conditions or [] if pod.status else []
         if pod.status and pod.status.pod_ip and any(c.type == "Ready" and c.status == "True" for c in conditions):
             ips.append(pod.status.pod_ip)

@@ -58,6 +58,30 @@ def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, 
     }
 
 
+# A worker can serve once it has started (joined its group and read its config topic) and while its REST
+# server answers. /health (Connect 3.9+) goes through the herder thread, which a rebalance keeps busy
+# for seconds, so it only gates the start (startupProbe, up to 5 minutes) and catches a herder stuck
+# for a minute or more (livenessProbe). GET / (RootResource: version, commit, Kafka cluster id) answers
+# without the herder, so readiness, and with it the Service and the KafkaConnect's Ready, rides out
+# the rebalances every connector create or delete causes.
+def probes() -> dict[str, dict[str, Any]]:
+    """The Connect container's startup, readiness and liveness probes (fresh dicts on every call)."""
+    return {
+        "startupProbe": _http_probe("/health", period=3, timeout=3, failures=100),
+        "readinessProbe": _http_probe("/", period=5, timeout=3, failures=3),
+        "livenessProbe": _http_probe("/health", period=10, timeout=10, failures=6),
+    }
+
+
+def _http_probe(path: str, *, period: int, timeout: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "rest"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
 _HARDENED = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 
 
@@ -131,15 +155,7 @@ def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
         "command": ["/opt/kafka/bin/connect-distributed.sh", f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}"],
         "env": env + list(spec.template.pod.env),
         "ports": [{"name": "rest", "containerPort": REST_PORT, "protocol": "TCP"}],
-        # /health (Connect 3.9+) answers once the worker has joined its group.
-        "readinessProbe": {"httpGet": {"path": "/health", "port": "rest"}, "periodSeconds": 10, "failureThreshold": 3},
-        "livenessProbe": {
-            "httpGet": {"path": "/", "port": "rest"},
-            "initialDelaySeconds": 60,
-            "periodSeconds": 20,
-            "timeoutSeconds": 5,
-            "failureThreshold": 6,
-        },
+        **probes(),
         "securityContext": _HARDENED,
         "volumeMounts": [
             *_mounts(spec),

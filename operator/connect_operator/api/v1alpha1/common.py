@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Set on a model whose items, in any list, are keyed by these fields; crdgen turns it into
+# `x-kubernetes-list-type: map` with `x-kubernetes-list-map-keys` on each such list.
+LIST_MAP_KEYS = "x-kco-list-map-keys"
+
 
 class Spec(BaseModel):
     """Base of every spec type: camelCase in YAML, unknown fields refused, values immutable."""
@@ -16,7 +20,10 @@ class Spec(BaseModel):
 class Condition(Spec):
     """A kstatus-style condition."""
 
-    type: str = Field(description="Ready, Progressing, Degraded, ConfigValid, Synced, ...")
+    # A list of conditions holds one per type: the CRDs make it a map keyed by type (see crdgen).
+    model_config = ConfigDict(json_schema_extra={LIST_MAP_KEYS: ["type"]})
+
+    type: str = Field(description="Ready, Stalled, Reconciling, Degraded, ConfigValid, Synced, ...")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(default="", description="One PascalCase word, for machines.")
     message: str = Field(default="", description="What happened and what to do, for people.")

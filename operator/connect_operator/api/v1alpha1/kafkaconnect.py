@@ -250,8 +250,17 @@ class ConnectorPluginStatus(BaseModel):
 
 class KafkaConnectStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-    conditions: list[Condition] = Field(default_factory=list, description="Ready, Progressing, Degraded.")
-    observed_generation: int | None = Field(default=None, alias="observedGeneration", description="Last handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready (at least one worker serves), Stalled (a problem only a change can clear), "
+        "Reconciling (a reconcile or rollout under way; Progressing says the same), Degraded (serving, "
+        "short of what was asked).",
+    )
+    observed_generation: int | None = Field(
+        default=None,
+        alias="observedGeneration",
+        description="The generation the operator last acted on: applied, or refused with Stalled=True.",
+    )
     replicas: int = Field(default=0, description="Worker Pods.")
     ready_replicas: int = Field(default=0, alias="readyReplicas", description="Ready worker Pods.")
     url: str | None = Field(default=None, description="The REST API's in-cluster URL.")
@@ -269,4 +278,12 @@ class KafkaConnectStatus(BaseModel):
         alias="leftoverConnectors",
         description="Connectors whose resource was deleted while Connect was unreachable; deleted from Connect "
         "by the next sync that reaches it.",
+    )
+    connect_version: str | None = Field(
+        default=None,
+        alias="connectVersion",
+        description="Kafka Connect's version, as a ready worker reports it (GET /).",
+    )
+    connect_commit: str | None = Field(
+        default=None, alias="connectCommit", description="The source commit of that worker's Kafka Connect build."
     )
