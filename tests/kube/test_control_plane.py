@@ -157,8 +157,13 @@ def test_watch_sees_a_new_object(api: client.ApiClient, namespace: str) -> None:
 def test_ready_pod_ips_leave_out_a_terminating_pod(api: client.ApiClient, namespace: str) -> None:
     core = client.CoreV1Api(api)
     labels = {"app": "ips"}
-    # The ServiceAccount admission refuses Pods until the controller-manager made the namespace's default one.
-    poll_until(lambda: core.read_namespaced_service_account("default", namespace), 30, "the default ServiceAccount")
+    # The ServiceAccount admission refuses Pods until the controller-manager made the namespace's default
+    # ServiceAccount and its token.
+    poll_until(
+        lambda: core.read_namespaced_service_account("default", namespace).secrets,
+        30,
+        "the default ServiceAccount and its token",
+    )
     for name in ("a", "b"):
         # A finalizer keeps the deleted Pod terminating, as a kubelet does while the container stops.
         meta = client.V1ObjectMeta(name=name, labels=labels, finalizers=["kco.dev/test"])
