@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -281,3 +282,29 @@ def test_an_arriving_source_starts_stopped_with_its_offsets_once_then_as_its_spe
     # A sink keeps its consumer group on the same Kafka: nothing to carry, it starts as asked.
     assert moves.arriving(want, {"id": "x", "from": "a", "offsets": []}, ConnectorMemory()) == (want, True)
     assert moves.arriving(want, None, ConnectorMemory()) == (want, False)
+
+
+# --- One-shot requests survive a lost status ---
+
+
+def test_handled_ids_kept_in_the_annotation_are_restored_when_the_status_is_lost() -> None:
+    record = {"restart": "r1", "taskRestarts": ["t1"], "offsets": "o1"}
+    annotated = _obj("a")
+    annotated["metadata"]["annotations"] = {"kco.dev/handled": json.dumps(record)}
+    screened = connectors.screen("c", CLUSTER, {"a": annotated})
+    memory = connectors.declare(screened, CLUSTER, {}, {"a": {}}).memory["a"]
+    assert (memory.handled_restart_id, memory.handled_task_restart_ids, memory.handled_offsets_id) == (
+        "r1",
+        ("t1",),
+        "o1",
+    )
+    assert connectors.handled_of(memory) == record
+    # A newer id in the status wins over the annotation's, which the next write brings up to date.
+    newer = connectors.declare(screened, CLUSTER, {}, {"a": {"sync": {"handled_restart_id": "r2"}}}).memory["a"]
+    assert newer.handled_restart_id == "r2"
+
+
+def test_an_unreadable_annotation_is_ignored_not_fatal() -> None:
+    assert connectors.handled_record({"kco.dev/handled": "{not json"}) == {}
+    assert connectors.handled_record({"kco.dev/handled": "[1]"}) == {}
+    assert connectors.handled_of(ConnectorMemory()) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from connect_operator import metrics
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.connect.client import ConnectClient
 from connect_operator.connect.errors import ConnectError
+from connect_operator.connect.models import parse_version
 from connect_operator.engine import syncing
 from connect_operator.engine.inflight import InFlight
 from connect_operator.engine.memory import ConnectorMemory
@@ -26,12 +28,14 @@ from connect_operator.handlers.kafkaconnect import rest_url
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
 from connect_operator.policy import moves
+from connect_operator.render import names
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import connector as connector_status
 from connect_operator.status.conditions import find, rfc3339
 
 log = logging.getLogger(__name__)
+OFFSETS_API_SINCE = (3, 6)
 
 
 @dataclass
@@ -123,6 +127,7 @@ async def sync_once(
                 [policy.connect_name(by_name[n]) for n in declared.problems] + [policy.connect_name(o) for o in leaving]
             ),
             in_flight=session.in_flight,
+            server_version=_connect_version(body.status),  # one answer for the whole sync
         )
     except ConnectError as exc:
         metrics.record_sync_failure(ref.namespace, ref.name)
@@ -132,7 +137,9 @@ async def sync_once(
         return
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
-        await _leave(api, obj, ref, await session.client(url), report.observed, loops, now)
+        await _leave(
+            api, obj, ref, await session.client(url), report.observed, loops, now, _connect_version(body.status)
+        )
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
@@ -189,6 +196,7 @@ async def _leave(
     observed: Mapping[str, Any],
     loops: Loops,
     now: str,
+    version: tuple[int, ...],
 ) -> None:
     """The old cluster's half of a move: stop, read a source's offsets, delete, let go. Never runs twice."""
     name = policy.connect_name(obj)
@@ -204,7 +212,8 @@ async def _leave(
             return
         offsets: list[dict[str, Any]] = []
         if step == "read-and-delete":
-            if seen is not None and seen.type == "source":
+            # The offsets API came with Connect 3.6 (KIP-875): older workers have no offsets to hand over.
+            if seen is not None and seen.type == "source" and version >= OFFSETS_API_SINCE:
                 offsets = [o.model_dump() for o in (await rest.offsets(name)).offsets]
             await rest.delete(name)
     except ConnectError as exc:
@@ -218,6 +227,13 @@ async def _leave(
     carried = f", with {len(offsets)} source offsets" if offsets else ""
     events.normal(obj, "MovedOut", f"Stopped and deleted connector {name} in KafkaConnect {ref.name}{carried}")
     loops.wake(ref.namespace, target)
+
+
+def _connect_version(cluster_status: Mapping[str, Any]) -> tuple[int, ...]:
+    """The workers' Connect version, as the KafkaConnect's status reports it: features newer than it (creating
+    in a state, KIP-980) are not used. Unknown yet: none of them."""
+    reported = cluster_status.get("connectVersion")
+    return parse_version(str(reported)) if reported else ()
 
 
 def _bound(obj: Mapping[str, Any], ref: ClusterRef) -> bool:
@@ -238,6 +254,11 @@ async def _write_result(
         previous, result, memory, _generation(obj), now, cluster=ref.name, connector_name=result.name
     )
     await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
+    handled = policy.handled_of(memory)
+    annotations = obj["metadata"].get("annotations") or {}
+    if handled and handled != policy.handled_record(annotations):
+        value = json.dumps(handled, sort_keys=True)
+        await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
     ready = find(status["conditions"], "Ready") or {}
     reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
     failing = ready.get("status") == "False" and reason in {"Failed", "ConfigInvalid"}

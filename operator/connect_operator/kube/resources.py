@@ -40,6 +40,18 @@ def kafkaconnect(api: client.ApiClient, namespace: str, name: str) -> dict[str, 
     return found
 
 
+def annotate(api: client.ApiClient, plural: str, obj: Mapping[str, Any], key: str, value: str) -> None:
+    """Set one annotation on the object (a merge patch of just that key); a failure is logged, not raised."""
+    meta = obj["metadata"]
+    try:
+        client.CustomObjectsApi(api).patch_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], plural, meta["name"], {"metadata": {"annotations": {key: value}}}
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            log.warning("Could not annotate %s %s/%s: %s", plural, meta["namespace"], meta["name"], exc.reason)
+
+
 def write_status(api: client.ApiClient, plural: str, obj: Mapping[str, Any], status: Mapping[str, Any]) -> None:
     """Patch just what changed; a failed write is logged and left to the next pass, never stops the others."""
     changes = merge_patch(obj.get("status") or {}, dict(status))

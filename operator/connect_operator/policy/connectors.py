@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.policy import secrets
 from connect_operator.policy.messages import validation_message
+from connect_operator.render.names import HANDLED_ANNOTATION
 from connect_operator.status.conditions import find, is_ready
 
 
@@ -70,6 +72,7 @@ class Screened:
     problems: dict[str, Problem] = field(default_factory=dict)  # by resource name
     # Secrets the valid Connectors reference: a change to one of them wakes the loop.
     referenced: set[str] = field(default_factory=set)
+    annotations: dict[str, Mapping[str, str]] = field(default_factory=dict)  # by resource name
 
     @property
     def secrets_to_read(self) -> set[str]:
@@ -116,6 +119,7 @@ def screen(
             continue
         found.connectors[name] = connector
         found.names[name] = connect_name(obj)
+        found.annotations[name] = obj["metadata"].get("annotations") or {}
         claims.setdefault(found.names[name], []).append((str(obj["metadata"].get("creationTimestamp", "")), name))
     for connector_name, claimants in claims.items():
         first, *others = [name for _, name in sorted(claimants)]
@@ -189,9 +193,40 @@ def declare(
             in_connect = screened.names[name]
             desired = from_connector(connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests)
             found.desired[in_connect] = desired
-            found.memory[in_connect] = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
+            remembered = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
+            found.memory[in_connect] = with_handled(remembered, handled_record(screened.annotations.get(name, {})))
             found.owners[in_connect] = name
     return found
+
+
+def handled_record(annotations: Mapping[str, str]) -> dict[str, Any]:
+    """The honoured request ids kept in the Connector's annotation ({} when absent or unreadable)."""
+    try:
+        record = json.loads(annotations.get(HANDLED_ANNOTATION, "{}"))
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def handled_of(memory: ConnectorMemory) -> dict[str, Any]:
+    """What the annotation keeps: the ids, nothing else (no Secret digest, no timing)."""
+    record: dict[str, Any] = {
+        "restart": memory.handled_restart_id,
+        "taskRestarts": sorted(memory.handled_task_restart_ids),
+        "offsets": memory.handled_offsets_id,
+    }
+    return {k: v for k, v in record.items() if v}
+
+
+def with_handled(memory: ConnectorMemory, record: Mapping[str, Any]) -> ConnectorMemory:
+    """The memory with the annotation's ids restored where the status lost them: none is acted on twice."""
+    return memory.evolve(
+        handled_restart_id=memory.handled_restart_id or record.get("restart"),
+        handled_task_restart_ids=tuple(
+            sorted({*memory.handled_task_restart_ids, *(str(t) for t in record.get("taskRestarts") or ())})
+        ),
+        handled_offsets_id=memory.handled_offsets_id or record.get("offsets"),
+    )
 
 
 def released(removed: Set[str], still_in_connect: Set[str], results: Mapping[str, ConnectorResult]) -> set[str]:

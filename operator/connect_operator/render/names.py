@@ -12,6 +12,9 @@ FIELD_MANAGER = "kco-operator"
 # The controller named in every Event the operator posts.
 REPORTING_COMPONENT = FIELD_MANAGER
 CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
+# On a Connector: the one-shot request ids already honoured, kept where a lost or restored status cannot
+# take them (a restore from backup keeps metadata, not status), so no request is acted on twice.
+HANDLED_ANNOTATION = "kco.dev/handled"
 # Rack awareness: the operator copies the Node label named by RACK_KEY_ANNOTATION into RACK_ANNOTATION,
 # which a downward-API volume shows the init container (workers get no Kubernetes API access).
 RACK_KEY_ANNOTATION = "kco.dev/rack-topology-key"
