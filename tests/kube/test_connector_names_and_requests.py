@@ -5,6 +5,7 @@ Real control plane, a real Connect worker in a Pod (the pod runner), the operato
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def test_a_connector_name_kubernetes_forbids_is_managed_and_fixed_and_a_second_c
     poll_until(lambda: _in_connect(api, namespace) == [], 60, "My_Source deleted with its Connector")
 
 
-def test_connectors_nobody_declares_are_listed_in_the_clusters_status_with_an_event(
+def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cluster_adopts(
     local_operator: None,
     pod_runner: PodRunner,
     crds: dynamic.DynamicClient,
@@ -128,7 +129,8 @@ def test_connectors_nobody_declares_are_listed_in_the_clusters_status_with_an_ev
 ) -> None:
     kafkaconnects = _ready_cluster(crds, namespace, testbed, unmanagedConnectors="report")
     (tmp_path / "in.txt").write_text("x\n")
-    config = {"connector.class": SOURCE, "file": str(tmp_path / "in.txt"), "topic": f"{namespace}-hand"}
+    topic = f"{namespace}-hand"
+    config = {"connector.class": SOURCE, "tasks.max": "1", "file": str(tmp_path / "in.txt"), "topic": topic}
     assert call("PUT", f"{_url(api, namespace)}/connectors/hand-made/config", config).status == 201
     poll_until(
         lambda: (
@@ -141,6 +143,23 @@ def test_connectors_nobody_declares_are_listed_in_the_clusters_status_with_an_ev
     reported = [e for e in _events(api, namespace, LOCAL_CLUSTER) if e.reason == "UnmanagedConnectors"]
     assert reported and "hand-made" in reported[0].message
     assert _in_connect(api, namespace) == ["hand-made"], "reported, not deleted"
+    # A Connector of that name does not take it over unless the cluster adopts: refused, left as it is.
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    declared = _connector("hand-made", tmp_path)
+    declared["spec"]["config"] = {"file": str(tmp_path / "in.txt"), "topic": topic}
+    connectors.create(namespace=namespace, body=declared)
+
+    def refused() -> dict[str, Any] | None:
+        ready = _ready(_get(connectors, namespace, "hand-made"))
+        return ready if "unmanagedConnectors: adopt" in ready.get("message", "") else None
+
+    assert poll_until(refused, 60, "the takeover refused")["status"] == "False"
+    # Adopted: the same config, so taken over with no write and no restart.
+    adopt = {"spec": {"unmanagedConnectors": "adopt"}}
+    kafkaconnects.patch(namespace=namespace, name=LOCAL_CLUSTER, body=adopt, content_type=MERGE)
+    poll_until(lambda: _ready(_get(connectors, namespace, "hand-made")).get("status") == "True", 60, "adopted")
+    done = [e.message for e in _events(api, namespace, "hand-made") if e.reason == "Synced"]
+    assert not done, f"adopting a matching connector writes nothing: {done}"
 
 
 def test_a_restart_request_is_honoured_once_even_when_the_status_is_wiped(
@@ -163,7 +182,10 @@ def test_a_restart_request_is_honoured_once_even_when_the_status_is_wiped(
 
     poll_until(lambda: restarts() == 1, 60, "the restart done once")
     handled = connectors.get(namespace=namespace, name="once").to_dict()
-    assert handled["metadata"]["annotations"]["kco.dev/handled"] == '{"restart": "r1"}'
+    assert json.loads(handled["metadata"]["annotations"]["kco.dev/handled"]) == {
+        "cluster": LOCAL_CLUSTER,
+        "restart": "r1",
+    }
     # A restore without status, or a lost status write: the status subresource emptied.
     custom = client.CustomObjectsApi(api)
     wiped: dict[str, Any] = custom.get_namespaced_custom_object(  # type: ignore[assignment]

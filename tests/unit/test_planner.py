@@ -19,7 +19,13 @@ from connect_operator.engine import actions as act
 from connect_operator.engine.desired import DesiredConnector, TargetState
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.observed import ObservedConnector
-from connect_operator.engine.planner import PlannerSettings, UnmanagedPolicy, next_restart_delay, plan
+from connect_operator.engine.planner import (
+    TAKEOVER_REFUSED,
+    PlannerSettings,
+    UnmanagedPolicy,
+    next_restart_delay,
+    plan,
+)
 from connect_operator.engine.results import ConnectorOutcome, remember
 
 pytestmark = pytest.mark.unit
@@ -368,3 +374,17 @@ def test_a_create_records_the_secrets_it_resolved() -> None:
     the_plan = plan({"c": c}, {}, {}, SETTINGS, NOW)
     outcome = ConnectorOutcome("c", done=list(the_plan.connectors["c"].actions))
     assert remember({}, the_plan, {"c": outcome}, NOW)["c"].secrets_version == "v1"
+
+
+def test_a_connector_found_in_connect_that_this_declaration_did_not_create_is_left_alone_unless_adoptable() -> None:
+    theirs = want("theirs", adoptable=False)
+    changed = seen(theirs, file="/other")
+    refused = plan({"theirs": theirs}, {"theirs": changed}, {}, SETTINGS, NOW).connectors["theirs"]
+    assert refused.actions == () and refused.blocked == (TAKEOVER_REFUSED,)
+    # Adopted (or ours: written before), a matching config is taken over without a write or a restart.
+    adopted = plan({"theirs": want("theirs")}, {"theirs": seen(want("theirs"))}, {}, SETTINGS, NOW)
+    assert adopted.connectors["theirs"].actions == ()
+    ours = plan({"theirs": theirs}, {"theirs": changed}, {"theirs": ConnectorMemory(applied_hash="x")}, SETTINGS, NOW)
+    assert ours.connectors["theirs"].actions, "a connector this declaration wrote before is still synced"
+    # Not in Connect yet: created as always.
+    assert plan({"theirs": theirs}, {}, {}, SETTINGS, NOW).connectors["theirs"].actions

@@ -42,6 +42,9 @@ class DesiredConnector:
     offsets: OffsetsRequest | None = None
     auto_restart: AutoRestartPolicy = field(default_factory=AutoRestartPolicy)
     secret_refs: frozenset[tuple[str, str]] = frozenset()
+    # False: a connector of this name found in Connect that this declaration did not create is left
+    # alone (another team's, or one made by hand), unless the cluster's policy is to adopt it.
+    adoptable: bool = True
     # A digest of the referenced Secrets' values ("" without references, None when unknown): a change
     # restarts the connector, since Connect resolves config-provider placeholders only when it starts.
     secrets_version: str | None = ""

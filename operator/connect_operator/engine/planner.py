@@ -16,7 +16,12 @@ from connect_operator.engine.desired import DesiredConnector, TargetState
 from connect_operator.engine.memory import ConnectorMemory, EngineMemory
 from connect_operator.engine.observed import ObservedConnector
 
-UnmanagedPolicy = Literal["ignore", "report", "delete"]
+# adopt: like ignore for connectors nobody declares; a Connector naming one takes it over.
+UnmanagedPolicy = Literal["ignore", "report", "delete", "adopt"]
+TAKEOVER_REFUSED = (
+    "a connector of this name exists in Connect and was not created through a Connector; to take it over, "
+    "set spec.unmanagedConnectors: adopt on the KafkaConnect (or delete it in Connect)"
+)
 _SETTLED_STATES = {"RUNNING", "PAUSED", "STOPPED"}
 
 
@@ -122,6 +127,8 @@ def _plan_connector(
     want: DesiredConnector, seen: ObservedConnector | None, mem: ConnectorMemory, settings: PlannerSettings, now: float
 ) -> ConnectorPlan:
     target = want.full_config
+    if seen is not None and not want.adoptable and mem.applied_hash is None:
+        return ConnectorPlan(want.name, blocked=(TAKEOVER_REFUSED,))
     digest = want.config_hash
     recently_written = mem.applied_hash == digest and _within(mem.applied_at, settings.settle_seconds, now)
     known_invalid = (

@@ -7,11 +7,12 @@ waits for its own connectors at most the registry's deadline, and leaves the unf
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from connect_operator.connect.client import ConnectClient
 from connect_operator.engine import executor, observed, planner, results
+from connect_operator.engine.actions import Create
 from connect_operator.engine.desired import DesiredConnector
 from connect_operator.engine.inflight import InFlight
 from connect_operator.engine.memory import EngineMemory
@@ -40,8 +41,12 @@ async def sync(
     server_version: tuple[int, ...] = (3, 9),
     clock: Callable[[], float] = time.time,
     in_flight: InFlight | None = None,
+    before_creates: Callable[[frozenset[str]], Awaitable[None]] | None = None,
 ) -> SyncReport:
     """Without `in_flight`, wait for every connector's steps (a one-shot caller has nothing to hold the rest).
+
+    `before_creates`: told which connectors this sync is about to create, before any write, so a caller
+    can record them as its own first (a crash between the create and its status then loses nothing).
 
     `rest_calls` counts this sync's calls, and any that steps left running by an earlier sync made meanwhile.
     """
@@ -52,6 +57,9 @@ async def sync(
     memory = results.remember_late(memory, late)
     now = clock()
     the_plan = planner.plan(desired, seen, memory, settings, now, removed, protected, running)
+    creating = frozenset(n for n, p in the_plan.connectors.items() if any(isinstance(a, Create) for a in p.actions))
+    if before_creates is not None and creating:
+        await before_creates(creating)
     execution = await executor.execute(
         the_plan,
         client,

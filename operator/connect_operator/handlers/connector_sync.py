@@ -103,7 +103,8 @@ async def sync_once(
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
     reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
-    declared = policy.declare(screened, cluster_spec, reads, {n: o.get("status") or {} for n, o in by_name.items()})
+    statuses = {n: o.get("status") or {} for n, o in by_name.items()}
+    declared = policy.declare(screened, cluster_spec, reads, statuses, ref.name)
     del reads  # Secret values go no further than their digests
     loops.referenced[f"{ref.namespace}/{ref.name}"] = declared.referenced
     for name, problem in declared.problems.items():
@@ -128,6 +129,7 @@ async def sync_once(
             ),
             in_flight=session.in_flight,
             server_version=_connect_version(body.status),  # one answer for the whole sync
+            before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref),
         )
     except ConnectError as exc:
         metrics.record_sync_failure(ref.namespace, ref.name)
@@ -229,6 +231,17 @@ async def _leave(
     loops.wake(ref.namespace, target)
 
 
+async def _claim(api: client.ApiClient, objects: list[dict[str, Any]], ref: ClusterRef) -> None:
+    """Record, before creating them, that this cluster places these connectors: if the operator dies
+    between the create and the status write, the connector found later is known as its own, not adopted."""
+    for obj in objects:
+        annotations = obj["metadata"].get("annotations") or {}
+        record = policy.handled_record(annotations)
+        if record.get("cluster") != ref.name:
+            value = json.dumps({**record, "cluster": ref.name}, sort_keys=True)
+            await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+
+
 def _connect_version(cluster_status: Mapping[str, Any]) -> tuple[int, ...]:
     """The workers' Connect version, as the KafkaConnect's status reports it: features newer than it (creating
     in a state, KIP-980) are not used. Unknown yet: none of them."""
@@ -254,7 +267,7 @@ async def _write_result(
         previous, result, memory, _generation(obj), now, cluster=ref.name, connector_name=result.name
     )
     await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
-    handled = policy.handled_of(memory)
+    handled = policy.handled_of(memory, status.get("cluster"))
     annotations = obj["metadata"].get("annotations") or {}
     if handled and handled != policy.handled_record(annotations):
         value = json.dumps(handled, sort_keys=True)

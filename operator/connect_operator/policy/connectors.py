@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -172,6 +172,7 @@ def declare(
     cluster_spec: KafkaConnectSpec,
     reads: Mapping[str, secrets.SecretRead],
     statuses: Mapping[str, Mapping[str, Any]],
+    cluster_name: str = "",
 ) -> Declared:
     """The desired connectors, with Secret values reduced at once to digests keyed by each Secret's uid."""
     found = Declared(
@@ -194,7 +195,12 @@ def declare(
             desired = from_connector(connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests)
             found.desired[in_connect] = desired
             remembered = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
-            found.memory[in_connect] = with_handled(remembered, handled_record(screened.annotations.get(name, {})))
+            record = handled_record(screened.annotations.get(name, {}))
+            found.memory[in_connect] = with_handled(remembered, record)
+            # Ours to change if this cluster placed it (status, or the annotation a lost status leaves).
+            placed = cluster_name in {(statuses.get(name) or {}).get("cluster"), record.get("cluster")}
+            if not placed and cluster_spec.unmanaged_connectors != "adopt":
+                found.desired[in_connect] = replace(desired, adoptable=False)
             found.owners[in_connect] = name
     return found
 
@@ -208,9 +214,10 @@ def handled_record(annotations: Mapping[str, str]) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def handled_of(memory: ConnectorMemory) -> dict[str, Any]:
-    """What the annotation keeps: the ids, nothing else (no Secret digest, no timing)."""
+def handled_of(memory: ConnectorMemory, cluster: str | None = None) -> dict[str, Any]:
+    """What the annotation keeps: the cluster that placed it and the ids (no Secret digest, no timing)."""
     record: dict[str, Any] = {
+        "cluster": cluster,
         "restart": memory.handled_restart_id,
         "taskRestarts": sorted(memory.handled_task_restart_ids),
         "offsets": memory.handled_offsets_id,

@@ -205,11 +205,12 @@ class KafkaConnectSpec(Spec):
         "into the Pod's kco.dev/rack annotation (workers get no Kubernetes API access).",
     )
     template: Template = Field(default_factory=Template, description="Pod customisation.")
-    unmanaged_connectors: Literal["ignore", "report", "delete"] = Field(
+    unmanaged_connectors: Literal["ignore", "report", "delete", "adopt"] = Field(
         default="ignore",
         alias="unmanagedConnectors",
         description="Connectors in Connect without a Connector resource: ignore, report (listed in status, "
-        "with an Event) or delete.",
+        "with an Event), delete, or adopt (a Connector of the same name takes it over, with no restart when "
+        "the config matches; otherwise such a Connector is refused rather than taking it over).",
     )
     max_tasks_per_connector: int = Field(
         default=DEFAULT_MAX_TASKS_PER_CONNECTOR,
