@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, config, dynamic
+from kubernetes.client.exceptions import ApiException
 
 from connect_operator import runner
 from connect_operator.devkit import k8sbuild
@@ -42,7 +43,11 @@ def namespace(api: client.ApiClient, request: pytest.FixtureRequest) -> Iterator
     name = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:50].strip("-")
     client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
-    client.CoreV1Api(api).delete_namespace(name)
+    try:
+        client.CoreV1Api(api).delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:  # a test may have deleted it already
+            raise
 
 
 @pytest.fixture(scope="session")

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 from kubernetes import client, dynamic
+from kubernetes.client.exceptions import ApiException
 
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
 from connect_operator.settings import OperatorSettings
 from connect_worker.testbed import Testbed
-from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest, running_operator
+from tests.kube.conftest import LOCAL_CLUSTER, running_operator
 from tests.support.argocd import health
-from tests.support.connect_http import call
 from tests.support.groups import settled_generation, worker_logs
 from tests.support.polling import poll_until
+from tests.support.resources import condition, in_connect, ready_cluster, source_connector, warnings
 from tests.support.slow_proxy import SlowProxy
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
@@ -43,38 +44,6 @@ def lifecycle_operator(control_plane: ControlPlane, crds: dynamic.DynamicClient,
         yield
 
 
-def _connector(name: str, cluster: str, folder: Path, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "kco.dev/v1alpha1",
-        "kind": "Connector",
-        "metadata": {"name": name},
-        "spec": {
-            "cluster": cluster,
-            "class": SOURCE,
-            "config": {"file": str(folder / f"{name}.txt"), "topic": f"{name}-{folder.name}"[:200]},
-            **spec,
-        },
-    }
-
-
-def _condition(obj: Any, type_: str) -> dict[str, Any]:
-    status = obj.to_dict().get("status") or {} if hasattr(obj, "to_dict") else obj.get("status") or {}
-    return next((c for c in status.get("conditions") or [] if c["type"] == type_), {})
-
-
-def _warnings(api: client.ApiClient, namespace: str, name: str) -> list[tuple[str, str]]:
-    listed = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}")
-    return [(e.reason or "", e.message or "") for e in listed.items if e.type == "Warning"]
-
-
-def _in_connect(api: client.ApiClient, namespace: str) -> list[str] | None:
-    ips = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")
-    if not ips:
-        return None
-    answer = call("GET", f"http://{ips[0]}:8083/connectors", timeout=5, rebalance_deadline=5)
-    return sorted(answer.body) if answer.status == 200 else None
-
-
 def _wait_settled(api: client.ApiClient, pod_runner: PodRunner, namespace: str) -> None:
     """The local broker keeps a worker stopped mid-join as a member for good: stop workers only once quiet."""
     pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=f"kco.dev/cluster={LOCAL_CLUSTER}")
@@ -82,36 +51,25 @@ def _wait_settled(api: client.ApiClient, pod_runner: PodRunner, namespace: str) 
     poll_until(lambda: settled_generation(logs), 90, "the workers' group settled")
 
 
-def _ready_cluster(crds: dynamic.DynamicClient, namespace: str, testbed: Testbed, **spec: Any) -> Any:
-    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
-    kafkaconnects.create(namespace=namespace, body=kafkaconnect_manifest(namespace, testbed, replicas=1, **spec))
-    poll_until(
-        lambda: _condition(kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER), "Ready").get("status") == "True",
-        180,
-        "the KafkaConnect Ready with a real worker",
-    )
-    return kafkaconnects
-
-
 def test_a_connector_whose_cluster_does_not_exist_says_so_within_one_sync(
     lifecycle_operator: None, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    connectors.create(namespace=namespace, body=_connector("typo", "conect", tmp_path))
+    connectors.create(namespace=namespace, body=source_connector("typo", tmp_path, cluster="conect"))
 
     def reported() -> Any:
         obj = connectors.get(namespace=namespace, name="typo")
-        return obj if _condition(obj, "Ready").get("reason") == "ClusterNotFound" else None
+        return obj if condition(obj, "Ready").get("reason") == "ClusterNotFound" else None
 
     obj = poll_until(reported, 20, "Ready=False ClusterNotFound")
-    ready, stalled = _condition(obj, "Ready"), _condition(obj, "Stalled")
+    ready, stalled = condition(obj, "Ready"), condition(obj, "Stalled")
     assert ready["status"] == "False" and f"no KafkaConnect conect in namespace {namespace}" in ready["message"]
     assert stalled["status"] == "True", "only a person can fix a reference to nothing"
     assert obj.status["observedGeneration"] == 1, "the generation was acted on: refused"
     # Argo CD's view, by the shipped health check run in a real Lua: Degraded, with the reason.
     assert health(obj.to_dict())[0] == "Degraded" and "ClusterNotFound" in health(obj.to_dict())[1]
-    poll_until(lambda: _warnings(api, namespace, "typo"), 10, "a Warning Event")
-    assert [r for r, _ in _warnings(api, namespace, "typo")] == ["ClusterNotFound"]
+    poll_until(lambda: warnings(api, namespace, "typo"), 10, "a Warning Event")
+    assert [r for r, _ in warnings(api, namespace, "typo")] == ["ClusterNotFound"]
     # Deleting it is not held by anything.
     connectors.delete(namespace=namespace, name="typo")
     poll_until(lambda: not connectors.get(namespace=namespace).items, 20, "the Connector gone")
@@ -126,12 +84,12 @@ def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sy
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    _ready_cluster(crds, namespace, testbed, maxTasksPerConnector=4)
+    ready_cluster(crds, namespace, testbed, maxTasksPerConnector=4)
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    connectors.create(namespace=namespace, body=_connector("greedy", LOCAL_CLUSTER, tmp_path, tasksMax=500))
-    connectors.create(namespace=namespace, body=_connector("modest", LOCAL_CLUSTER, tmp_path))
+    connectors.create(namespace=namespace, body=source_connector("greedy", tmp_path, tasksMax=500))
+    connectors.create(namespace=namespace, body=source_connector("modest", tmp_path))
     poll_until(
-        lambda: _condition(connectors.get(namespace=namespace, name="modest"), "Ready").get("status") == "True",
+        lambda: condition(connectors.get(namespace=namespace, name="modest"), "Ready").get("status") == "True",
         120,
         "the modest connector running",
     )
@@ -142,12 +100,12 @@ def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sy
         30,
         "Argo CD's health Healthy once nothing is in flight",
     )
-    assert health(greedy.to_dict()) == ("Degraded", f"TasksMaxExceeded: {_condition(greedy, 'Stalled')['message']}")
+    assert health(greedy.to_dict()) == ("Degraded", f"TasksMaxExceeded: {condition(greedy, 'Stalled')['message']}")
     assert modest["status"]["cluster"] == LOCAL_CLUSTER
-    ready = _condition(greedy, "Ready")
+    ready = condition(greedy, "Ready")
     assert ready["reason"] == "TasksMaxExceeded" and "spec.maxTasksPerConnector (4)" in ready["message"], ready
-    assert _condition(greedy, "Stalled")["status"] == "True"
-    assert _in_connect(api, namespace) == ["modest"], "the refused connector never reached Connect"
+    assert condition(greedy, "Stalled")["status"] == "True"
+    assert in_connect(api, namespace) == ["modest"], "the refused connector never reached Connect"
     # The fix is a spec edit, and it goes through.
     connectors.patch(
         namespace=namespace,
@@ -155,7 +113,7 @@ def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sy
         body={"spec": {"tasksMax": 2}},
         content_type="application/merge-patch+json",
     )
-    poll_until(lambda: _in_connect(api, namespace) == ["greedy", "modest"], 120, "the corrected connector created")
+    poll_until(lambda: in_connect(api, namespace) == ["greedy", "modest"], 120, "the corrected connector created")
 
 
 def test_deleting_a_kafkaconnect_deletes_its_connectors_from_connect_and_a_recreated_one_brings_back_none_undeclared(
@@ -170,25 +128,25 @@ def test_deleting_a_kafkaconnect_deletes_its_connectors_from_connect_and_a_recre
     # The second cluster reads the first one's topics from a group of its own: a worker stopped mid-join
     # would stay a member of the first group for good on the local broker.
     topics = {kind: {"name": f"{namespace}-{kind}", "replicationFactor": 1} for kind in ("config", "offset", "status")}
-    kafkaconnects = _ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-first", internalTopics=topics)
+    kafkaconnects = ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-first", internalTopics=topics)
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
     for name in ("kept", "dropped"):
-        connectors.create(namespace=namespace, body=_connector(name, LOCAL_CLUSTER, tmp_path))
-    poll_until(lambda: _in_connect(api, namespace) == ["dropped", "kept"], 120, "both connectors in Connect")
+        connectors.create(namespace=namespace, body=source_connector(name, tmp_path))
+    poll_until(lambda: in_connect(api, namespace) == ["dropped", "kept"], 120, "both connectors in Connect")
     _wait_settled(api, pod_runner, namespace)
     kafkaconnects.delete(namespace=namespace, name=LOCAL_CLUSTER)
     poll_until(lambda: not kafkaconnects.get(namespace=namespace).items, 60, "the KafkaConnect gone")
     for name in ("kept", "dropped"):
         obj = connectors.get(namespace=namespace, name=name)
-        assert _condition(obj, "Ready")["reason"] == "ClusterGone", obj.status
-        assert _condition(obj, "Stalled")["status"] == "True"
+        assert condition(obj, "Ready")["reason"] == "ClusterGone", obj.status
+        assert condition(obj, "Stalled")["status"] == "True"
     # With the cluster gone, deleting a Connector is not held.
     connectors.delete(namespace=namespace, name="dropped")
     poll_until(lambda: [c.metadata.name for c in connectors.get(namespace=namespace).items] == ["kept"], 20, "released")
     poll_until(lambda: not client.CoreV1Api(api).list_namespaced_pod(namespace).items, 60, "the old workers gone")
     # Same name and config topic: only what a Connector still declares comes back.
-    _ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-second", internalTopics=topics)
-    poll_until(lambda: _in_connect(api, namespace) == ["kept"], 120, "just the declared connector back")
+    ready_cluster(crds, namespace, testbed, groupId=f"{namespace}-second", internalTopics=topics)
+    poll_until(lambda: in_connect(api, namespace) == ["kept"], 120, "just the declared connector back")
 
 
 def test_a_delete_while_connect_is_unreachable_is_released_after_the_grace_and_the_leftover_deleted_later(
@@ -215,24 +173,24 @@ def test_a_delete_while_connect_is_unreachable_is_released_after_the_grace_and_t
     )
     try:
         with running_operator(settings):
-            kafkaconnects = _ready_cluster(crds, namespace, testbed)
+            kafkaconnects = ready_cluster(crds, namespace, testbed)
             connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-            connectors.create(namespace=namespace, body=_connector("doomed", LOCAL_CLUSTER, tmp_path))
-            poll_until(lambda: _in_connect(api, namespace) == ["doomed"], 120, "the connector in Connect")
+            connectors.create(namespace=namespace, body=source_connector("doomed", tmp_path))
+            poll_until(lambda: in_connect(api, namespace) == ["doomed"], 120, "the connector in Connect")
             proxy.unreachable = True
             connectors.delete(namespace=namespace, name="doomed")
             # Released after the grace, not held while Connect cannot be reached.
             poll_until(lambda: not connectors.get(namespace=namespace).items, GRACE + 20, "the Connector released")
             status = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status
             assert status.get("leftoverConnectors") == ["doomed"]
-            assert _in_connect(api, namespace) == ["doomed"], "still in Connect, as the record says"
+            assert in_connect(api, namespace) == ["doomed"], "still in Connect, as the record says"
             # One Warning for the release, not one per retry; none repeated.
-            warnings = _warnings(api, namespace, "doomed")
-            reasons = [r for r, _ in warnings]
-            assert reasons.count("ConnectorLeftInConnect") == 1 and len(reasons) == len(set(reasons)), warnings
-            assert "connector doomed" in dict(warnings)["ConnectorLeftInConnect"]
+            posted = warnings(api, namespace, "doomed")
+            reasons = [r for r, _ in posted]
+            assert reasons.count("ConnectorLeftInConnect") == 1 and len(reasons) == len(set(reasons)), posted
+            assert "connector doomed" in dict(posted)["ConnectorLeftInConnect"]
             proxy.unreachable = False
-            poll_until(lambda: _in_connect(api, namespace) == [], 60, "the leftover deleted once Connect answers")
+            poll_until(lambda: in_connect(api, namespace) == [], 60, "the leftover deleted once Connect answers")
             poll_until(
                 lambda: not kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status.get("leftoverConnectors"),
                 20,
@@ -240,3 +198,30 @@ def test_a_delete_while_connect_is_unreachable_is_released_after_the_grace_and_t
             )
     finally:
         proxy.stop()
+
+
+def test_deleting_the_namespace_finishes_with_a_cluster_and_its_connectors_in_it(
+    lifecycle_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    tmp_path: Path,
+) -> None:
+    ready_cluster(crds, namespace, testbed)
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    connectors.create(namespace=namespace, body=source_connector("inside", tmp_path))
+    poll_until(lambda: in_connect(api, namespace) == ["inside"], 120, "the connector in Connect")
+    core = client.CoreV1Api(api)
+    core.delete_namespace(namespace)
+
+    def gone() -> bool:
+        try:
+            core.read_namespace(namespace)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    # Workers and finalizers all go: no finalizer waits on a cluster being torn down for longer than the grace.
+    poll_until(gone, GRACE + 90, "the namespace deleted")

@@ -20,27 +20,14 @@ from kubernetes import client, dynamic
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
 from connect_worker.testbed import Testbed
-from tests.kube.conftest import kafkaconnect_manifest
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
+from tests.support.resources import ready_cluster
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
-
-
-def _cluster(crds: dynamic.DynamicClient, namespace: str, testbed: Testbed, name: str) -> None:
-    manifest = kafkaconnect_manifest(namespace, testbed, replicas=1, groupId=f"{namespace}-{name}")
-    manifest["metadata"]["name"] = name
-    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
-    kafkaconnects.create(namespace=namespace, body=manifest)
-
-    def ready() -> bool:
-        status = kafkaconnects.get(namespace=namespace, name=name).to_dict().get("status") or {}
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
-
-    poll_until(ready, 180, f"KafkaConnect {name} Ready")
 
 
 def _state_in(api: client.ApiClient, namespace: str, cluster: str, connector: str) -> str | None:
@@ -79,8 +66,8 @@ def test_a_moved_source_stops_in_the_old_cluster_first_and_carries_its_offsets(
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    _cluster(crds, namespace, testbed, "a")
-    _cluster(crds, namespace, testbed, "b")
+    for name in ("a", "b"):
+        ready_cluster(crds, namespace, testbed, name=name, groupId=f"{namespace}-{name}")
     source, topic = tmp_path / "in.txt", f"{namespace}-moved"
     source.write_text("".join(f"before-{i}\n" for i in range(20)))
     # Created first: nothing waits on the broker creating it when the source first writes.

@@ -15,64 +15,24 @@ from kubernetes import client, dynamic
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
 from connect_worker.testbed import Testbed
-from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest
+from tests.kube.conftest import LOCAL_CLUSTER
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
+from tests.support.resources import MERGE, SOURCE, condition, events, in_connect, ready_cluster, source_connector
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
-
-SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
-MERGE = "application/merge-patch+json"
-
-
-def _connector(name: str, folder: Path, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "kco.dev/v1alpha1",
-        "kind": "Connector",
-        "metadata": {"name": name},
-        "spec": {
-            "cluster": LOCAL_CLUSTER,
-            "class": SOURCE,
-            "config": {"file": str(folder / f"{name}.txt"), "topic": f"{name}-{folder.name}"[:200]},
-            **spec,
-        },
-    }
-
-
-def _ready_cluster(crds: dynamic.DynamicClient, namespace: str, testbed: Testbed, **spec: Any) -> Any:
-    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
-    kafkaconnects.create(namespace=namespace, body=kafkaconnect_manifest(namespace, testbed, replicas=1, **spec))
-
-    def ready() -> bool:
-        status = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).to_dict().get("status") or {}
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
-
-    poll_until(ready, 180, "the KafkaConnect Ready with a real worker")
-    return kafkaconnects
 
 
 def _url(api: client.ApiClient, namespace: str) -> str:
     return f"http://{kube.ready_pod_ips(api, namespace, f'kco.dev/cluster={LOCAL_CLUSTER}')[0]}:8083"
 
 
-def _in_connect(api: client.ApiClient, namespace: str) -> list[str]:
-    answer = call("GET", f"{_url(api, namespace)}/connectors", timeout=5)
-    return sorted(answer.body) if answer.status == 200 else []
-
-
 def _ready(obj: Any) -> dict[str, Any]:
-    status = obj.to_dict().get("status") or {}
-    return next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+    return condition(obj, "Ready")
 
 
 def _get(resources: Any, namespace: str, name: str) -> Any:
     return resources.get(namespace=namespace, name=name)
-
-
-def _events(api: client.ApiClient, namespace: str, name: str) -> list[Any]:
-    return list(
-        client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
-    )
 
 
 def test_a_connector_name_kubernetes_forbids_is_managed_and_fixed_and_a_second_claimant_is_refused(
@@ -84,14 +44,14 @@ def test_a_connector_name_kubernetes_forbids_is_managed_and_fixed_and_a_second_c
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    _ready_cluster(crds, namespace, testbed)
+    ready_cluster(crds, namespace, testbed)
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    connectors.create(namespace=namespace, body=_connector("my-source", tmp_path, connectorName="My_Source"))
+    connectors.create(namespace=namespace, body=source_connector("my-source", tmp_path, connectorName="My_Source"))
     poll_until(
         lambda: _ready(connectors.get(namespace=namespace, name="my-source")).get("status") == "True", 120, "Ready"
     )
-    assert _in_connect(api, namespace) == ["My_Source"]
-    connectors.create(namespace=namespace, body=_connector("copycat", tmp_path, connectorName="My_Source"))
+    assert in_connect(api, namespace) == ["My_Source"]
+    connectors.create(namespace=namespace, body=source_connector("copycat", tmp_path, connectorName="My_Source"))
     conflict = poll_until(
         lambda: (
             (r := _ready(connectors.get(namespace=namespace, name="copycat"))).get("reason") == "NameConflict" and r
@@ -109,13 +69,13 @@ def test_a_connector_name_kubernetes_forbids_is_managed_and_fixed_and_a_second_c
         30,
         "the rename refused",
     )
-    assert _in_connect(api, namespace) == ["My_Source"]
+    assert in_connect(api, namespace) == ["My_Source"]
     connectors.patch(
         namespace=namespace, name="my-source", body={"spec": {"connectorName": "My_Source"}}, content_type=MERGE
     )
     connectors.delete(namespace=namespace, name="copycat")
     connectors.delete(namespace=namespace, name="my-source")
-    poll_until(lambda: _in_connect(api, namespace) == [], 60, "My_Source deleted with its Connector")
+    poll_until(lambda: in_connect(api, namespace) == [], 60, "My_Source deleted with its Connector")
 
 
 def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cluster_adopts(
@@ -127,7 +87,7 @@ def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cl
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    kafkaconnects = _ready_cluster(crds, namespace, testbed, unmanagedConnectors="report")
+    kafkaconnects = ready_cluster(crds, namespace, testbed, unmanagedConnectors="report")
     (tmp_path / "in.txt").write_text("x\n")
     topic = f"{namespace}-hand"
     config = {"connector.class": SOURCE, "tasks.max": "1", "file": str(tmp_path / "in.txt"), "topic": topic}
@@ -140,12 +100,12 @@ def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cl
         60,
         "the hand-made connector reported",
     )
-    reported = [e for e in _events(api, namespace, LOCAL_CLUSTER) if e.reason == "UnmanagedConnectors"]
+    reported = [e for e in events(api, namespace, LOCAL_CLUSTER) if e.reason == "UnmanagedConnectors"]
     assert reported and "hand-made" in reported[0].message
-    assert _in_connect(api, namespace) == ["hand-made"], "reported, not deleted"
+    assert in_connect(api, namespace) == ["hand-made"], "reported, not deleted"
     # A Connector of that name does not take it over unless the cluster adopts: refused, left as it is.
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    declared = _connector("hand-made", tmp_path)
+    declared = source_connector("hand-made", tmp_path)
     declared["spec"]["config"] = {"file": str(tmp_path / "in.txt"), "topic": topic}
     connectors.create(namespace=namespace, body=declared)
 
@@ -158,7 +118,7 @@ def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cl
     adopt = {"spec": {"unmanagedConnectors": "adopt"}}
     kafkaconnects.patch(namespace=namespace, name=LOCAL_CLUSTER, body=adopt, content_type=MERGE)
     poll_until(lambda: _ready(_get(connectors, namespace, "hand-made")).get("status") == "True", 60, "adopted")
-    done = [e.message for e in _events(api, namespace, "hand-made") if e.reason == "Synced"]
+    done = [e.message for e in events(api, namespace, "hand-made") if e.reason == "Synced"]
     assert not done, f"adopting a matching connector writes nothing: {done}"
 
 
@@ -171,14 +131,14 @@ def test_a_restart_request_is_honoured_once_even_when_the_status_is_wiped(
     testbed: Testbed,
     tmp_path: Path,
 ) -> None:
-    _ready_cluster(crds, namespace, testbed)
+    ready_cluster(crds, namespace, testbed)
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
-    connectors.create(namespace=namespace, body=_connector("once", tmp_path))
+    connectors.create(namespace=namespace, body=source_connector("once", tmp_path))
     poll_until(lambda: _ready(connectors.get(namespace=namespace, name="once")).get("status") == "True", 120, "Ready")
     connectors.patch(namespace=namespace, name="once", body={"spec": {"restart": {"id": "r1"}}}, content_type=MERGE)
 
     def restarts() -> int:
-        return sum(e.count or 1 for e in _events(api, namespace, "once") if "Restart(r1)" in (e.message or ""))
+        return sum(e.count or 1 for e in events(api, namespace, "once") if "Restart(r1)" in (e.message or ""))
 
     poll_until(lambda: restarts() == 1, 60, "the restart done once")
     handled = connectors.get(namespace=namespace, name="once").to_dict()
