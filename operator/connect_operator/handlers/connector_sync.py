@@ -114,6 +114,7 @@ async def sync_once(
     leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
     removed = declared.removed | leftovers
     url = await asyncio.to_thread(rest_url, ref, settings, api)
+    version = _connect_version(body.status)  # one answer for the whole sync
     try:
         report = await syncing.sync(
             await session.client(url),
@@ -128,7 +129,7 @@ async def sync_once(
                 [policy.connect_name(by_name[n]) for n in declared.problems] + [policy.connect_name(o) for o in leaving]
             ),
             in_flight=session.in_flight,
-            server_version=_connect_version(body.status),  # one answer for the whole sync
+            server_version=version,
             before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref),
         )
     except ConnectError as exc:
@@ -139,9 +140,7 @@ async def sync_once(
         return
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
-        await _leave(
-            api, obj, ref, await session.client(url), report.observed, loops, now, _connect_version(body.status)
-        )
+        await _leave(api, obj, ref, await session.client(url), report.observed, loops, now, version)
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
