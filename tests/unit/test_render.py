@@ -242,6 +242,8 @@ def test_service_pdb_network_policy_and_service_account() -> None:
     assert service["type"] == "ClusterIP" and service["ports"][0]["port"] == 8083
     assert service["selector"] == REF.selector_labels()
     assert rendered["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    # A single worker does not block node drains.
+    assert objects(replicas=1)["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
     ingress = rendered["NetworkPolicy"]["spec"]["ingress"]
     assert ingress[0]["ports"] == [{"port": 8083, "protocol": "TCP"}]
     assert ingress[0]["from"][0]["podSelector"]["matchLabels"] == dict(names.OPERATOR_LABELS)
@@ -327,3 +329,13 @@ def test_a_static_consumer_rack_is_refused_only_alongside_spec_rack() -> None:
 def test_authentication_without_its_credentials_is_refused(authentication: dict[str, Any], needs: str) -> None:
     with pytest.raises(ValidationError, match=needs):
         spec(authentication=authentication)
+
+
+def test_without_jvm_options_the_heap_follows_the_memory_limit_not_connects_2g_default() -> None:
+    limited = container("connect", resources={"limits": {"memory": "1Gi"}})
+    env = {e["name"]: e.get("value") for e in limited["env"]}
+    assert env["KAFKA_HEAP_OPTS"] == "-XX:MaxRAMPercentage=75.0 -XX:InitialRAMPercentage=37.5"
+    unlimited = {e["name"] for e in container("connect")["env"]}
+    assert "KAFKA_HEAP_OPTS" not in unlimited, "no limit: Connect's own default"
+    explicit = container("connect", resources={"limits": {"memory": "1Gi"}}, jvmOptions={"xmx": "512m"})
+    assert {e["name"]: e.get("value") for e in explicit["env"]}["KAFKA_HEAP_OPTS"] == "-Xmx512m"

@@ -30,7 +30,9 @@ def build_pod_disruption_budget(
         "apiVersion": api_version,
         "kind": "PodDisruptionBudget",
         "metadata": ref.metadata(ref.workers),
-        "spec": {"maxUnavailable": 1 if spec.replicas > 1 else 0, "selector": {"matchLabels": ref.selector_labels()}},
+        # One worker at a time, whatever the count: 0 for a single worker would block every node drain
+        # for good, and a drain that waits on a Connect worker is worse than a brief restart of it.
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": ref.selector_labels()}},
     }
 
 

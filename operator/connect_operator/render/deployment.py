@@ -10,6 +10,8 @@ from connect_operator.render import names, workerconfig
 from connect_operator.render.names import ClusterRef
 
 KAFKA_UID = 1000  # the apache/kafka image's appuser
+# With a memory limit and no jvmOptions: the heap's share of the limit (the rest: metaspace, threads, buffers).
+HEAP_PERCENT_OF_LIMIT = 75.0
 
 
 def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str) -> dict[str, Any]:
@@ -138,6 +140,11 @@ def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
     jvm = spec.jvm_options
     sizes = (("ms", jvm.xms), ("mx", jvm.xmx)) if jvm else ()
     heap = " ".join(f"-X{flag}{value}" for flag, value in sizes if value)
+    limits = spec.resources.limits if spec.resources else None
+    if not heap and limits is not None and limits.memory:
+        # Connect's start script would use -Xmx2G whatever the limit (OOMKilled under a 1Gi one): size the
+        # heap from the container's own memory limit instead, leaving room for metaspace and buffers.
+        heap = f"-XX:MaxRAMPercentage={HEAP_PERCENT_OF_LIMIT} -XX:InitialRAMPercentage={HEAP_PERCENT_OF_LIMIT / 2}"
     env = [
         {
             "name": "KAFKA_LOG4J_OPTS",
