@@ -308,3 +308,12 @@ def test_an_unreadable_annotation_is_ignored_not_fatal() -> None:
     assert connectors.handled_record({"kco.dev/handled": "{not json"}) == {}
     assert connectors.handled_record({"kco.dev/handled": "[1]"}) == {}
     assert connectors.handled_of(ConnectorMemory()) == {}
+
+
+def test_a_connector_still_placed_in_another_cluster_keeps_only_its_handled_ids_here() -> None:
+    moved = _obj(
+        "m", status={"cluster": "a", "sync": {"applied_hash": "h", "applied_at": 1.0, "handled_restart_id": "r"}}
+    )
+    screened = connectors.screen("b", CLUSTER, {"m": moved})
+    memory = connectors.declare(screened, CLUSTER, {}, {"m": moved["status"]}, "b").memory["m"]
+    assert memory == ConnectorMemory(handled_restart_id="r"), "a's writes are not b's"

@@ -195,6 +195,9 @@ def declare(
             desired = from_connector(connector, default_auto_restart=cluster_spec.auto_restart, secret_values=digests)
             found.desired[in_connect] = desired
             remembered = ConnectorMemory.from_json((statuses.get(name) or {}).get("sync") or {})
+            if (statuses.get(name) or {}).get("cluster") not in (None, cluster_name):
+                # Still placed in another cluster (a move): its writes there are not this cluster's.
+                remembered = remembered.handled_only()
             record = handled_record(screened.annotations.get(name, {}))
             found.memory[in_connect] = with_handled(remembered, record)
             # Ours to change if this cluster placed it (status, or the annotation a lost status leaves).
