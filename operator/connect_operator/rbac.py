@@ -43,9 +43,10 @@ class Rule:
 
 
 # Server-side apply is a PATCH; when it creates the object, the API server also checks `create`
-# (tests/kube/test_helm_install.py fails without it). Nothing reads these objects back.
-_APPLY_VERBS = ("create", "patch")
-_APPLY = "Server-side apply: patch, and create for a new object."
+# (tests/kube/test_helm_install.py fails without it). The operator watches what it applies (list,
+# watch) and applies it again when it is deleted or edited by hand.
+_APPLY_VERBS = ("list", "watch", "create", "patch")
+_APPLY = "Server-side apply: patch, and create for a new object; watched (list, watch) and repaired."
 
 # Resources that live in a namespace: granted cluster-wide, or in each watched namespace.
 NAMESPACED: tuple[Rule, ...] = (
@@ -70,14 +71,20 @@ NAMESPACED: tuple[Rule, ...] = (
     Rule(
         "apps",
         ("deployments",),
-        ("get", "create", "patch"),
+        ("get", "list", "watch", "create", "patch"),
         f"the worker Deployment: server-side applied, and its status read back. {_APPLY}",
     ),
     Rule(
         "",
-        ("configmaps", "services", "serviceaccounts"),
+        ("configmaps",),
+        ("get", *_APPLY_VERBS),
+        f"the workers' ConfigMap, server-side applied; read for the group id a running cluster uses. {_APPLY}",
+    ),
+    Rule(
+        "",
+        ("services", "serviceaccounts"),
         _APPLY_VERBS,
-        f"the workers' ConfigMap, REST Service and ServiceAccount, server-side applied. {_APPLY}",
+        f"the workers' REST Service and ServiceAccount, server-side applied. {_APPLY}",
     ),
     Rule("policy", ("poddisruptionbudgets",), _APPLY_VERBS, f"the workers' PodDisruptionBudget. {_APPLY}"),
     Rule("networking.k8s.io", ("networkpolicies",), _APPLY_VERBS, f"the workers' NetworkPolicy. {_APPLY}"),

@@ -96,7 +96,7 @@ def test_worker_properties_from_every_field() -> None:
             converters={"key": "K", "value": "V"},
             config={"offset.flush.interval.ms": 1000, "exactly.once": True},
         ),
-        "orders",
+        "g",
     )
     assert props["group.id"] == "g" and props["offset.storage.topic"] == "g-offsets"
     assert props["config.storage.topic"] == "c" and props["config.storage.replication.factor"] == "1"
@@ -339,3 +339,22 @@ def test_without_jvm_options_the_heap_follows_the_memory_limit_not_connects_2g_d
     assert "KAFKA_HEAP_OPTS" not in unlimited, "no limit: Connect's own default"
     explicit = container("connect", resources={"limits": {"memory": "1Gi"}}, jvmOptions={"xmx": "512m"})
     assert {e["name"]: e.get("value") for e in explicit["env"]}["KAFKA_HEAP_OPTS"] == "-Xmx512m"
+
+
+def _group_of(rendered: cluster.Rendered) -> str:
+    return rendered.worker_properties["group.id"]
+
+
+def test_a_new_cluster_runs_as_a_group_named_after_its_namespace_and_name() -> None:
+    assert _group_of(cluster.render(REF, spec(), IMAGE)) == "data.orders"
+    same_name_elsewhere = ClusterRef(name="orders", namespace="web", uid="uid-2")
+    assert _group_of(cluster.render(same_name_elsewhere, spec(), IMAGE)) == "web.orders"
+
+
+def test_the_group_a_cluster_runs_as_names_its_internal_topics() -> None:
+    props = cluster.render(REF, spec(), IMAGE, group_id="orders").worker_properties
+    assert (props["group.id"], props["config.storage.topic"], props["status.storage.topic"]) == (
+        "orders",
+        "orders-configs",
+        "orders-status",
+    )

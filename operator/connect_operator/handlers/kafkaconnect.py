@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +22,19 @@ from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
 from connect_operator.connect.models import ServerInfo
 from connect_operator.handlers import events
+from connect_operator.kafka import groups as kafka_groups
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
+from connect_operator.policy import groups
 from connect_operator.policy import kafkaconnect as policy
 from connect_operator.policy.messages import validation_message
-from connect_operator.render import cluster, kafkaclient, workerconfig
+from connect_operator.render import cluster, kafkaclient, names, workerconfig
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import kafkaconnect as kc_status
 from connect_operator.status.conditions import rfc3339
+from connect_worker import properties as worker_properties
 
 PLURAL = "kafkaconnects"
 log = logging.getLogger(__name__)
@@ -37,11 +42,16 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
+    @kopf.index(GROUP, VERSION, PLURAL, registry=registry, id="kafkaconnect_claims")
+    def kafkaconnect_claims(body: kopf.Body, **_: Any) -> dict[str, groups.GroupClaim]:
+        claim = groups.claim_of(body)
+        return {claim.group_id: claim}
+
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec")
-    def reconcile_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
-        reconcile_or_hold(body, patch, settings, api, logger)
+    def reconcile_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) -> None:
+        reconcile_or_hold(body, patch, settings, api, logger, _claims(kwargs["kafkaconnect_claims"]))
 
     @kopf.timer(
         GROUP,
@@ -51,14 +61,29 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         interval=settings.status_interval_seconds,
         initial_delay=settings.status_interval_seconds,
     )
-    def refresh_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+    def refresh_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) -> None:
+        claims = _claims(kwargs["kafkaconnect_claims"])  # kopf passes each index by its function's name
         if body.status.get("observedGeneration") != body.meta.get("generation"):
-            reconcile_or_hold(body, patch, settings, api, logger)  # a missed or failed change
-        else:
-            problem = policy.standing_problem(body.status)
-            # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
-            warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))[1] if problem is None else ()
-            patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
+            reconcile_or_hold(body, patch, settings, api, logger, claims)  # a missed or failed change
+            return
+        problem = policy.standing_problem(body.status)
+        if problem is None or problem[0] == "GroupIdConflict":
+            # Found here too: clusters merged before this check existed, or a holder deleted since.
+            problem = _group_conflict(groups.claim_of(body), claims)
+            if problem is not None and policy.is_new(body.status, problem):
+                events.warning(body, *problem)
+        # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
+        warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))[1] if problem is None else ()
+        patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
+
+
+def _claims(index: kopf.Index[str, Any]) -> list[groups.GroupClaim]:
+    return [claim for key in index for claim in index[key]]
+
+
+def _group_conflict(me: groups.GroupClaim, claims: list[groups.GroupClaim]) -> policy.Problem | None:
+    held_by = groups.holder(me, claims)
+    return None if held_by is None else groups.conflict_problem(me, held_by)
 
 
 class HeldBack(Exception):
@@ -78,13 +103,18 @@ class Unfinished(Exception):
 
 
 def reconcile_or_hold(
-    body: kopf.Body, patch: kopf.Patch, settings: OperatorSettings, api: client.ApiClient, logger: Logger
+    body: kopf.Body,
+    patch: kopf.Patch,
+    settings: OperatorSettings,
+    api: client.ApiClient,
+    logger: Logger,
+    claims: list[groups.GroupClaim],
 ) -> None:
     previous = dict(body.status)
     if kc_status.is_unannounced(previous, body.meta.get("generation")):
         previous = _announce(api, body, previous)
     try:
-        patch.status.update(reconcile(body, settings, api, logger, previous))
+        patch.status.update(reconcile(body, settings, api, logger, previous, claims))
     except Unfinished as unfinished:
         in_flight = (unfinished.reason, unfinished.message)
         patch.status.update(observe(body, settings, api, previous, problem=None, warnings=(), in_flight=in_flight))
@@ -111,7 +141,12 @@ def _announce(api: client.ApiClient, body: kopf.Body, previous: dict[str, Any]) 
 
 
 def reconcile(
-    body: kopf.Body, settings: OperatorSettings, api: client.ApiClient, logger: Logger, previous: dict[str, Any]
+    body: kopf.Body,
+    settings: OperatorSettings,
+    api: client.ApiClient,
+    logger: Logger,
+    previous: dict[str, Any],
+    claims: list[groups.GroupClaim],
 ) -> dict[str, Any]:
     try:
         spec = KafkaConnectSpec.model_validate(dict(body.spec))
@@ -121,12 +156,22 @@ def reconcile(
         logger.warning("Refused the spec: %s", message)
         return observe(body, settings, api, previous, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    group = groups.effective_group_id(
+        spec.group_id, previous.get("groupId"), _running_group(api, ref), ref.namespace, ref.name
+    )
     client_config = _kafka_client_config(api, ref.namespace, spec)
-    created, problems = _ensure_topics(ref, spec, settings, client_config)
+    kafka_cluster_id = _claim_group(api, ref, body, spec, group, settings, client_config, claims)
+    recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
+    pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
+    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, group_id=group)
+    # Before anything is created, in Kubernetes or in Kafka: all of it applies, or none.
+    if refused := _dry_run(api, rendered.objects):
+        events.warning(body, *refused)
+        logger.warning("Applied nothing: %s", refused[1])
+        return {**observe(body, settings, api, previous, problem=refused, warnings=()), **recorded}
+    created, problems = _ensure_topics(spec, group, settings, client_config)
     if created:
         events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
-    pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
-    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
     objects = policy.to_apply(rendered.objects, problems)
     for obj in objects:
         kube.apply(api, obj)
@@ -136,8 +181,59 @@ def reconcile(
     if problems:
         message = "; ".join(problems)
         events.warning(body, "InternalTopicsInvalid", message)
-        return observe(body, settings, api, previous, problem=("InternalTopicsInvalid", message), warnings=())
-    return observe(body, settings, api, previous, problem=None, warnings=warnings)
+        problem = ("InternalTopicsInvalid", message)
+        return {**observe(body, settings, api, previous, problem=problem, warnings=()), **recorded}
+    return {**observe(body, settings, api, previous, problem=None, warnings=warnings), **recorded}
+
+
+def _running_group(api: client.ApiClient, ref: ClusterRef) -> str | None:
+    """The group.id the workers' ConfigMap carries: what a cluster created before status.groupId runs as."""
+    config_map = kube.get_config_map(api, ref.namespace, ref.config_map)
+    if config_map is None or not config_map.data or names.WORKER_PROPERTIES not in config_map.data:
+        return None
+    return worker_properties.parse(config_map.data[names.WORKER_PROPERTIES]).get("group.id")
+
+
+def _claim_group(
+    api: client.ApiClient,
+    ref: ClusterRef,
+    body: kopf.Body,
+    spec: KafkaConnectSpec,
+    group: str,
+    settings: OperatorSettings,
+    client_config: dict[str, str],
+    claims: list[groups.GroupClaim],
+) -> str | None:
+    """HeldBack unless the group is this cluster's to run; the Kafka cluster's id, for the others' checks."""
+    me = groups.GroupClaim(
+        ref.namespace, ref.name, ref.uid, str(body.meta.get("creationTimestamp", "")), group, spec.bootstrap_servers
+    )
+    try:
+        probed = kafka_groups.probe(spec.bootstrap_servers, group, settings.kafka_admin_timeout_seconds, client_config)
+    except kafka_groups.KafkaClientInvalid as exc:
+        raise HeldBack("KafkaClientInvalid", kafkaclient.redact(str(exc), client_config)) from None
+    except kafka_groups.KafkaUnreachable as exc:
+        raise Unfinished("KafkaUnreachable", kafkaclient.redact(str(exc), client_config)) from None
+    me = dataclasses.replace(me, kafka_cluster_id=probed.kafka_cluster_id)
+    if conflict := _group_conflict(me, claims):
+        raise HeldBack(*conflict)
+    has_workers = kube.get_deployment(api, ref.namespace, ref.workers) is not None
+    if in_use := groups.live_group_problem(group, probed.state, has_workers):
+        raise HeldBack(*in_use, delay=10.0)  # e.g. the workers of a deleted cluster still leaving
+    return probed.kafka_cluster_id
+
+
+def _dry_run(api: client.ApiClient, objects: Sequence[dict[str, Any]]) -> policy.Problem | None:
+    """The whole set through the API server's validation and admission first: all of it applies, or none."""
+    for obj in objects:
+        try:
+            kube.apply(api, obj, dry_run=True)
+        except ApiException as exc:
+            refused = policy.refusal(obj["kind"], obj["metadata"]["name"], exc.status, kube.refusal_message(exc))
+            if refused is None:
+                raise
+            return refused
+    return None
 
 
 def observe(
@@ -200,9 +296,9 @@ def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConne
 
 
 def _ensure_topics(
-    ref: ClusterRef, spec: KafkaConnectSpec, settings: OperatorSettings, client_config: dict[str, str]
+    spec: KafkaConnectSpec, group: str, settings: OperatorSettings, client_config: dict[str, str]
 ) -> tuple[list[str], list[str]]:
-    config_name, offset_name, status_name = workerconfig.internal_topic_names(spec, ref.name)
+    config_name, offset_name, status_name = workerconfig.internal_topic_names(spec, group)
     t = spec.internal_topics
     wanted = [
         topics.TopicWanted(config_name, 1, t.config.replication_factor, "config"),

@@ -8,7 +8,7 @@ from typing import Any
 
 import kopf
 
-from connect_operator.handlers import connectors, kafkaconnect, workerpods
+from connect_operator.handlers import children, connectors, kafkaconnect, workerpods
 from connect_operator.kube import client as kube
 from connect_operator.kube import login as kube_login
 from connect_operator.render import names
@@ -42,6 +42,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         return kube_login.connection_info(kube_login.configuration(settings))
 
     kafkaconnect.register(registry, settings, api)
+    children.register(registry, settings, api)
     connectors.register(registry, settings, api)
     workerpods.register(registry, settings, api)
     return registry

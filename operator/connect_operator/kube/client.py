@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kubernetes import client, dynamic
@@ -16,12 +17,37 @@ def api_client(settings: OperatorSettings) -> client.ApiClient:
     return client.ApiClient(login.configuration(settings))
 
 
-def apply(api: client.ApiClient, obj: dict[str, Any]) -> Any:
-    """Server-side apply as the operator's one field manager; it owns these objects, so conflicts are taken."""
+def apply(api: client.ApiClient, obj: dict[str, Any], *, dry_run: bool = False) -> Any:
+    """Server-side apply as the operator's one field manager; it owns these objects, so conflicts are taken.
+
+    `dry_run`: the API server validates and admits the object as it would, and stores nothing.
+    """
     resource = dynamic.DynamicClient(api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
     return resource.server_side_apply(
-        body=obj, namespace=obj["metadata"].get("namespace"), field_manager=FIELD_MANAGER, force_conflicts=True
+        body=obj,
+        namespace=obj["metadata"].get("namespace"),
+        field_manager=FIELD_MANAGER,
+        force_conflicts=True,
+        dry_run="All" if dry_run else None,
     )
+
+
+def refusal_message(exc: ApiException) -> str:
+    """The API server's own message from an error response (its Status body), else the HTTP reason."""
+    try:
+        status = json.loads(exc.body or "")
+    except (TypeError, ValueError):
+        return str(exc.reason)
+    return str(status.get("message") or exc.reason) if isinstance(status, dict) else str(exc.reason)
+
+
+def get_config_map(api: client.ApiClient, namespace: str, name: str) -> client.V1ConfigMap | None:
+    try:
+        return client.CoreV1Api(api).read_namespaced_config_map(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 def served(api: client.ApiClient, group_version: str) -> bool:

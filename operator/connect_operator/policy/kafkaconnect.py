@@ -13,8 +13,19 @@ Problem = tuple[str, str]  # (reason, message) for the Ready condition
 
 # Problems a reconcile finds and only a reconcile can clear: a status refresh must not paper over them.
 RECONCILE_PROBLEMS = frozenset(
-    {"InvalidSpec", "InternalTopicsInvalid", "KafkaSecretMissing", "KafkaSecretUnreadable", "KafkaClientInvalid"}
+    {
+        "InvalidSpec",
+        "InternalTopicsInvalid",
+        "KafkaSecretMissing",
+        "KafkaSecretUnreadable",
+        "KafkaClientInvalid",
+        "GroupIdConflict",
+        "GroupIdInUse",
+        "WorkerObjectsRefused",
+    }
 )
+# API server answers to a dry run that only a change of the spec (or of the operator's RBAC) can clear.
+_REFUSING_STATUSES = frozenset({400, 403, 422})
 PDB_V1 = "policy/v1"
 PDB_V1BETA1 = "policy/v1beta1"
 
@@ -67,3 +78,10 @@ def kafka_secret_values(
     if missing:
         return "KafkaSecretMissing", "; ".join(dict.fromkeys(missing))
     return values
+
+
+def refusal(kind: str, name: str, http_status: int, message: str) -> Problem | None:
+    """A dry-run refusal of one rendered object as the KafkaConnect's problem; None for a passing failure (5xx)."""
+    if http_status not in _REFUSING_STATUSES:
+        return None
+    return "WorkerObjectsRefused", f"the API server refuses {kind} {name}, so nothing was applied: {message}"

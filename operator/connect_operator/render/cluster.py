@@ -18,9 +18,15 @@ class Rendered:
 
 
 def render(
-    ref: ClusterRef, spec: KafkaConnectSpec, operator_image: str, pdb_api_version: str = "policy/v1"
+    ref: ClusterRef,
+    spec: KafkaConnectSpec,
+    operator_image: str,
+    pdb_api_version: str = "policy/v1",
+    group_id: str | None = None,
 ) -> Rendered:
-    properties = workerconfig.worker_properties(spec, ref.name)
+    """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster."""
+    group = group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
+    properties = workerconfig.worker_properties(spec, group)
     data = configmap.data(properties, workerconfig.log4j_properties(spec))
     digest = configmap.config_hash(data)
     objects = (

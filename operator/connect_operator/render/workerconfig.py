@@ -21,12 +21,13 @@ TRUSTSTORE_FILE = f"{names.CONFIG_DIR}/kafka-ca.pem"
 KEYSTORE_FILE = f"{names.CONFIG_DIR}/kafka-client.pem"
 
 
-def group_id(spec: KafkaConnectSpec, cluster_name: str) -> str:
-    return spec.group_id or cluster_name
+def default_group_id(namespace: str, name: str) -> str:
+    # A namespace is a DNS label and has no dot, so "<namespace>.<name>" never collides across namespaces.
+    return f"{namespace}.{name}"
 
 
-def internal_topic_names(spec: KafkaConnectSpec, cluster_name: str) -> tuple[str, str, str]:
-    group = group_id(spec, cluster_name)
+def internal_topic_names(spec: KafkaConnectSpec, group: str) -> tuple[str, str, str]:
+    """The internal topics of a cluster that runs as Connect group `group`."""
     topics = spec.internal_topics
     return (
         topics.config.name or f"{group}-configs",
@@ -39,12 +40,12 @@ def placeholder(secret: str, key: str, root: str) -> str:
     return f"${{{names.CONFIG_PROVIDER}:{root}/{secret}:{key}}}"
 
 
-def worker_properties(spec: KafkaConnectSpec, cluster_name: str) -> dict[str, str]:
-    config_topic, offset_topic, status_topic = internal_topic_names(spec, cluster_name)
+def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
+    config_topic, offset_topic, status_topic = internal_topic_names(spec, group)
     topics = spec.internal_topics
     properties: dict[str, str] = {
         "bootstrap.servers": spec.bootstrap_servers,
-        "group.id": group_id(spec, cluster_name),
+        "group.id": group,
         "config.storage.topic": config_topic,
         "offset.storage.topic": offset_topic,
         "status.storage.topic": status_topic,

@@ -104,9 +104,14 @@ class Plugin(Spec):
     artifacts: list[PluginArtifact] = Field(min_length=1, description="Files making up the plugin.")
 
 
+# A Kubernetes quantity: a decimal number, then a binary (Ki..Ei) or decimal (n, u, m, k, M..E) suffix or
+# an exponent. "1GiB" or "2 Gi" would pass a string field and fail only when the Deployment is applied.
+QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+
+
 class ResourceList(Spec):
-    cpu: str | None = Field(default=None, description="CPU, e.g. 500m.")
-    memory: str | None = Field(default=None, description="Memory, e.g. 2Gi.")
+    cpu: str | None = Field(default=None, pattern=QUANTITY_PATTERN, description="CPU, e.g. 500m.")
+    memory: str | None = Field(default=None, pattern=QUANTITY_PATTERN, description="Memory, e.g. 2Gi.")
 
 
 class Resources(Spec):
@@ -176,10 +181,22 @@ class Template(Spec):
 
 class KafkaConnectSpec(Spec):
     replicas: int = Field(default=1, ge=0, description="Number of Connect workers.")
-    image: str = Field(default=DEFAULT_IMAGE, description="An Apache Kafka image with bin/connect-distributed.sh.")
+    image: str = Field(
+        default=DEFAULT_IMAGE,
+        min_length=1,
+        pattern=r"^\S+$",
+        description="An Apache Kafka image with bin/connect-distributed.sh.",
+    )
     version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version of the image.")
     bootstrap_servers: str = Field(alias="bootstrapServers", min_length=1, description="Kafka bootstrap servers.")
-    group_id: str | None = Field(default=None, alias="groupId", description="Connect group id; default: the name.")
+    group_id: str | None = Field(
+        default=None,
+        alias="groupId",
+        min_length=1,
+        description="Connect group id. Default: <namespace>.<name> for a new cluster; a cluster already running "
+        "keeps the id it runs with (status.groupId). A group another KafkaConnect or a live Connect cluster "
+        "holds on the same Kafka is refused (GroupIdConflict, GroupIdInUse).",
+    )
     internal_topics: InternalTopics = Field(
         default_factory=InternalTopics, alias="internalTopics", description="The three internal topics."
     )
@@ -287,4 +304,13 @@ class KafkaConnectStatus(BaseModel):
     )
     connect_commit: str | None = Field(
         default=None, alias="connectCommit", description="The source commit of that worker's Kafka Connect build."
+    )
+    group_id: str | None = Field(
+        default=None,
+        alias="groupId",
+        description="The Connect group the workers run as: kept across operator upgrades, so a running cluster "
+        "never moves to a new default group.",
+    )
+    kafka_cluster_id: str | None = Field(
+        default=None, alias="kafkaClusterId", description="The id of the Kafka cluster the workers use."
     )
