@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -116,7 +117,7 @@ def test_each_owned_kind_deleted_or_edited_by_hand_is_applied_again(
     )
     took: dict[str, float] = {}
     for child in _children(crds):
-        present = poll_until(lambda c=child: c.read(namespace), 30, f"{child.kind} applied")
+        present = poll_until(functools.partial(child.read, namespace), 30, f"{child.kind} applied")
         assert child.as_rendered(present), f"{child.kind} as rendered before the test touches it"
 
         child.resource.delete(namespace=namespace, name=child.name)

@@ -57,8 +57,6 @@ POD_WORKER_PROPERTIES = {
     "heartbeat.interval.ms": "1000",
     "consumer.session.timeout.ms": "6000",
     "consumer.heartbeat.interval.ms": "1000",
-    # A departed worker's connectors move at once: no delayed follow-up rebalance racing a new Pod's join.
-    "scheduled.rebalance.max.delay.ms": "0",
 }
 
 

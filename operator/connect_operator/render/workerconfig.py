@@ -21,6 +21,13 @@ TRUSTSTORE_FILE = f"{names.CONFIG_DIR}/kafka-ca.pem"
 KEYSTORE_FILE = f"{names.CONFIG_DIR}/kafka-client.pem"
 
 
+# Defaults for workers in a Deployment, which spec.config may override. Connect holds a departed worker's
+# connectors and tasks for scheduled.rebalance.max.delay.ms (5 minutes by default) in case it comes
+# back. A Deployment's replacement Pod is a new worker, never the one that left, and in a roll the last
+# old worker's tasks would wait out the whole delay: with 0 they move at the rebalance its leaving starts.
+ROLLING_DEFAULTS = {"scheduled.rebalance.max.delay.ms": "0"}
+
+
 def default_group_id(namespace: str, name: str) -> str:
     # A namespace is a DNS label and has no dot, so "<namespace>.<name>" never collides across namespaces.
     return f"{namespace}.{name}"
@@ -61,6 +68,7 @@ def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
         "plugin.path": names.PLUGIN_DIR,
         "config.providers": names.CONFIG_PROVIDER,
         f"config.providers.{names.CONFIG_PROVIDER}.class": DIRECTORY_PROVIDER,
+        **ROLLING_DEFAULTS,
     }
     properties.update(_security(spec))
     properties.update({key: _string(value) for key, value in spec.config.items()})
