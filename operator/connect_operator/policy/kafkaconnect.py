@@ -13,7 +13,14 @@ Problem = tuple[str, str]  # (reason, message) for the Ready condition
 
 # Problems a reconcile finds and only a reconcile can clear: a status refresh must not paper over them.
 RECONCILE_PROBLEMS = frozenset(
-    {"InvalidSpec", "InternalTopicsInvalid", "KafkaSecretMissing", "KafkaSecretUnreadable", "KafkaClientInvalid"}
+    {
+        "InvalidSpec",
+        "InternalTopicsInvalid",
+        "KafkaSecretMissing",
+        "KafkaSecretUnreadable",
+        "KafkaSecretInvalid",
+        "KafkaClientInvalid",
+    }
 )
 PDB_V1 = "policy/v1"
 PDB_V1BETA1 = "policy/v1beta1"
@@ -52,18 +59,25 @@ def to_apply(objects: Sequence[dict[str, Any]], topic_problems: Sequence[str]) -
 def kafka_secret_values(
     uses: Sequence[kafkaclient.SecretUse], reads: Mapping[str, secrets.SecretRead]
 ) -> dict[tuple[str, str], str] | Problem:
-    """The admin client's Secret values as text, or the problem naming every missing Secret, key and field."""
+    """The admin client's Secret values as text, or the problem naming every missing Secret, key and field.
+
+    Unreadable first (nothing else can be known), then invalid (a value the workers would use differently).
+    """
     values: dict[tuple[str, str], str] = {}
-    missing: list[str] = []
-    unreadable: list[str] = []
+    found: dict[secrets.Problem, list[str]] = {"missing": [], "unreadable": [], "invalid": []}
     for use in uses:
-        got = secrets.text(reads[use.secret], use.key)
+        read = reads[use.secret]
+        got = secrets.password(read, use.key) if use.password else secrets.text(read, use.key)
         if isinstance(got, secrets.KeyProblem):
-            (missing if got.kind == "missing" else unreadable).append(kafkaclient.problem_message(use, got.detail))
+            found[got.kind].append(kafkaclient.problem_message(use, got.detail))
             continue
         values[(use.secret, use.key)] = got
-    if unreadable:
-        return "KafkaSecretUnreadable", "; ".join(dict.fromkeys(unreadable))
-    if missing:
-        return "KafkaSecretMissing", "; ".join(dict.fromkeys(missing))
+    order: tuple[tuple[secrets.Problem, str], ...] = (
+        ("unreadable", "KafkaSecretUnreadable"),
+        ("invalid", "KafkaSecretInvalid"),
+        ("missing", "KafkaSecretMissing"),
+    )
+    for kind, reason in order:
+        if found[kind]:
+            return reason, "; ".join(dict.fromkeys(found[kind]))
     return values
