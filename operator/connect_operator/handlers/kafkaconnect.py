@@ -57,7 +57,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         else:
             problem = policy.standing_problem(body.status)
             # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
-            warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))[1] if problem is None else ()
+            warnings = (
+                _exposed_secret_warnings(body, api) + policy.pdb_api(kube.served(api, policy.PDB_V1))[1]
+                if problem is None
+                else ()
+            )
             patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
 
 
@@ -125,7 +129,8 @@ def reconcile(
     created, problems = _ensure_topics(ref, spec, settings, client_config)
     if created:
         events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
-    pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
+    pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
+    warnings = _exposed_secret_warnings(body, api) + pdb_warnings
     rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
     objects = policy.to_apply(rendered.objects, problems)
     for obj in objects:
@@ -197,6 +202,16 @@ def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConne
     if isinstance(found, tuple):
         raise HeldBack(*found)
     return kafkaclient.admin_config(spec, found)
+
+
+def _exposed_secret_warnings(body: kopf.Body, api: client.ApiClient) -> tuple[tuple[str, str], ...]:
+    """A warning per exposed Secret that is gone, and a Warning Event for each the status does not show yet."""
+    exposed = [str(name) for name in body.spec.get("exposedSecrets") or []]
+    reads = secrets.read_all(api, body.meta["namespace"], set(exposed))
+    warnings = policy.exposed_secret_warnings(exposed, reads)
+    for reason, message in policy.new_warnings(body.status, warnings):
+        events.warning(body, reason, message)
+    return warnings
 
 
 def _ensure_topics(

@@ -51,6 +51,30 @@ def pdb_api(policy_v1_served: bool) -> tuple[str, tuple[Problem, ...]]:
     )
 
 
+def exposed_secret_warnings(exposed: Sequence[str], reads: Mapping[str, secrets.SecretRead]) -> tuple[Problem, ...]:
+    """One warning per Secret of `spec.exposedSecrets` that is gone.
+
+    A warning (Degraded), not Ready=False: its volume is optional, so worker Pods still start, and only the
+    connectors that reference it fail (each Connector says so, `SecretMissing`).
+    """
+    return tuple(
+        (
+            "ExposedSecretMissing",
+            f"Secret {name} (spec.exposedSecrets) not found: worker Pods start without it, "
+            "connectors that reference it cannot start",
+        )
+        for name in exposed
+        if reads[name].error == "not found"
+    )
+
+
+def new_warnings(status: Mapping[str, Any], warnings: Sequence[Problem]) -> list[Problem]:
+    """The warnings the stored Degraded condition does not show yet: one Warning Event each, not one per pass."""
+    degraded = find(status.get("conditions"), "Degraded")
+    shown = str(degraded.get("message", "")) if degraded is not None and degraded.get("status") == "True" else ""
+    return [w for w in warnings if w[1] not in shown]
+
+
 def to_apply(objects: Sequence[dict[str, Any]], topic_problems: Sequence[str]) -> list[dict[str, Any]]:
     """Everything rendered, less the workers while the internal topics are unusable (they would fail or corrupt)."""
     return [o for o in objects if not (topic_problems and o["kind"] == "Deployment")]
