@@ -98,7 +98,8 @@ NAMESPACED: tuple[Rule, ...] = (
         "",
         ("secrets",),
         ("get", "list", "watch"),
-        "restarts when an exposed Secret changes; Kafka credentials for creating internal topics",
+        "restarts when an exposed Secret changes, a warning when one is gone; Kafka credentials for creating internal "
+        "topics",
     ),
     Rule("", ("events",), ("create",), "Events on KafkaConnects and Connectors, by kopf and by the sync loop"),
 )

@@ -23,6 +23,7 @@ from connect_worker import __main__ as worker_cli
 from connect_worker import podinit, properties
 from connect_worker.errors import InitError, PluginError
 from connect_worker.ports import free_port
+from tests.support import keys
 from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.contract
@@ -144,8 +145,12 @@ def test_missing_pod_ip_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_pem_stores_are_assembled(tmp_path: Path) -> None:
     ca1, ca2, cert, key = (tmp_path / n for n in ("ca1.pem", "ca2.pem", "tls.crt", "tls.key"))
-    for path in (ca1, ca2, cert, key):
+    for path in (ca1, ca2):
         path.write_text(f"-----BEGIN {path.name}-----\n")
+    # The keystore's key is parsed (a PKCS#1 one is converted for Java): a real key and certificate.
+    private = keys.rsa_key()
+    key.write_text(keys.key_pem(private, "pkcs8"))
+    cert.write_text(keys.self_signed(private))
     request = _request(tmp_path, "[]", POD_IP="10.0.0.1")
     request = podinit.InitRequest(
         **{
@@ -159,7 +164,7 @@ def test_pem_stores_are_assembled(tmp_path: Path) -> None:
     )
     podinit.run(request)
     assert (tmp_path / "ts.pem").read_text() == "-----BEGIN ca1.pem-----\n-----BEGIN ca2.pem-----\n"
-    assert (tmp_path / "ks.pem").read_text() == "-----BEGIN tls.key-----\n-----BEGIN tls.crt-----\n"
+    assert (tmp_path / "ks.pem").read_text() == key.read_text() + cert.read_text()
 
 
 def _annotate(rack_file: Path, value: str) -> None:

@@ -225,6 +225,48 @@ def test_missing_kafka_secrets_give_a_condition_and_event_naming_secret_and_key_
     assert not any("BEGIN CERTIFICATE" in text or "not-the-password-key" in text for text in shown)
 
 
+def test_a_sasl_password_ending_with_a_newline_is_refused_before_any_topic_is_created(
+    operator: RunningOperator,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+) -> None:
+    # The workers would send "hunter2\n" (their placeholder reads the file as it is): nothing may be made
+    # with a password they cannot use, neither the topics nor the workers.
+    client.CoreV1Api(api).create_namespaced_secret(namespace, _secret("kafka-user", {"password": "hunter2\n"}))
+    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
+    group = f"{namespace}-newline"
+    password = {"secretName": "kafka-user", "key": "password"}
+    scram = {"type": "scram-sha-512", "username": "connect", "passwordSecret": password}
+    kafkaconnects.create(
+        namespace=namespace,
+        body=_kafkaconnect("newline", testbed.bootstrap_servers, groupId=group, authentication=scram),
+    )
+
+    def refused() -> Any:
+        ready = _condition(kafkaconnects.get(namespace=namespace, name="newline"), "Ready")
+        return ready if ready and ready["reason"] == "KafkaSecretInvalid" else None
+
+    ready = poll_until(refused, 30, "Ready=False KafkaSecretInvalid")
+    assert ready["status"] == "False"
+    assert ready["message"].startswith(
+        "Secret kafka-user key password ends with a line break, which the workers would send as part of the "
+        "password (spec.authentication.passwordSecret)"
+    )
+
+    def warned() -> list[str]:
+        events = _events(api, namespace, "newline")
+        return [m or "" for t, r, m in events if t == "Warning" and r == "KafkaSecretInvalid"]
+
+    assert "Secret kafka-user key password" in poll_until(warned, 10, "a Warning Event")[0]
+    assert not client.AppsV1Api(api).list_namespaced_deployment(namespace).items, "workers held back"
+    listed = AdminClient({"bootstrap.servers": testbed.bootstrap_servers}).list_topics(timeout=10).topics
+    assert not [t for t in listed if t.startswith(group)], "no internal topic created"
+    shown = str(kafkaconnects.get(namespace=namespace, name="newline").status) + " ".join(warned())
+    assert "hunter2" not in shown
+
+
 def test_the_admin_client_config_built_from_real_pem_is_accepted_by_librdkafka(control_plane: ControlPlane) -> None:
     pki = control_plane.work_dir / "pki"
     spec = KafkaConnectSpec.model_validate(

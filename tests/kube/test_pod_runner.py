@@ -16,6 +16,7 @@ from connect_operator.render import cluster, names
 from connect_operator.render.names import ClusterRef
 from connect_worker import ports, properties
 from connect_worker.testbed import Testbed
+from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest
 from tests.support.connect_http import call
 from tests.support.groups import settled_generation
 from tests.support.polling import poll_until
@@ -122,9 +123,16 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
     assert all(not ports.accepts_connections(ip, 8083) for ip in ips)
 
 
-def _bare_worker_pod(api: client.ApiClient, namespace: str, testbed: Testbed, probes: dict[str, dict[str, Any]]) -> str:
-    """A worker Pod rendered as the operator renders it, with these probes replaced, and no operator or
-    Deployment around it: its ConfigMap and ServiceAccount applied without owner (nothing to collect them)."""
+def _bare_worker_pod(
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    probes: dict[str, dict[str, Any]],
+    volumes: tuple[dict[str, Any], ...] = (),
+) -> str:
+    """A worker Pod rendered as the operator renders it, with these probes replaced and these volumes added,
+    and no operator or Deployment around it: its ConfigMap and ServiceAccount applied without owner
+    (nothing to collect them)."""
     spec = KafkaConnectSpec.model_validate(
         {
             "bootstrapServers": testbed.bootstrap_servers,
@@ -139,6 +147,7 @@ def _bare_worker_pod(api: client.ApiClient, namespace: str, testbed: Testbed, pr
     template = rendered["Deployment"]["spec"]["template"]
     connect = next(c for c in template["spec"]["containers"] if c["name"] == "connect")
     connect.update(probes)
+    template["spec"]["volumes"] += list(volumes)
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -184,3 +193,98 @@ def test_ready_follows_the_pods_readiness_probe_and_a_failing_liveness_probe_res
         lambda: (c := container()) and c.restart_count == 1 and c.state.running and c, 60, "the worker started again"
     )
     assert again.state.running.started_at != first.state.running.started_at
+
+
+def test_a_missing_secret_keeps_a_pod_from_starting_unless_its_volume_is_optional(
+    pod_runner: PodRunner, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, testbed: Testbed
+) -> None:
+    core = client.CoreV1Api(api)
+    volumes = (
+        {"name": "later", "secret": {"secretName": "later"}},
+        {"name": "never", "secret": {"secretName": "never", "optional": True}},
+    )
+    name = _bare_worker_pod(api, namespace, testbed, {}, volumes)
+
+    def read() -> Any:
+        return core.read_namespaced_pod(name, namespace)
+
+    def waiting() -> Any:
+        statuses = read().status.container_statuses or []
+        return statuses[0].state.waiting if statuses and statuses[0].state.waiting else None
+
+    blocked = poll_until(lambda: (w := waiting()) and w.reason == "ContainerCreating" and w, 30, "the Pod blocked")
+    assert blocked.message == 'MountVolume.SetUp failed for volume "later" : secret "later" not found'
+    assert pod_runner.pods[f"{namespace}/{name}"].worker is None, "no container started"
+
+    # Once the required Secret exists the Pod starts; the optional one never needs to.
+    core.create_namespaced_secret(
+        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="later"), string_data={"k": "v"})
+    )
+
+    def running() -> Any:
+        statuses = read().status.container_statuses or []
+        return statuses and statuses[0].state.running
+
+    poll_until(running, 60, "the worker started once its required Secret exists")
+    assert read().status.phase == "Running"
+
+
+def test_a_deleted_exposed_secret_is_a_warning_naming_it_and_new_worker_pods_still_start(
+    local_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+) -> None:
+    core = client.CoreV1Api(api)
+    db = client.V1Secret(metadata=client.V1ObjectMeta(name="db"), string_data={"password": "pw"})
+    core.create_namespaced_secret(namespace, db)
+    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
+    manifest = kafkaconnect_manifest(namespace, testbed, replicas=1, exposedSecrets=["db"])
+    kafkaconnects.create(namespace=namespace, body=manifest)
+
+    def condition(type_: str) -> dict[str, Any]:
+        status = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status or {}
+        return next((c for c in status.get("conditions") or [] if c["type"] == type_), {})
+
+    def ready_pods() -> list[Any]:
+        pods = _pods(api, namespace)
+        return [p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+
+    poll_until(lambda: condition("Ready").get("status") == "True" and ready_pods(), 120, "the KafkaConnect Ready")
+    first = _pods(api, namespace)[0]
+    log = pod_runner.work_dir / namespace / first.metadata.name / "worker-8083.log"
+    poll_until(lambda: settled_generation([log]) is not None, 90, "the worker settled in its group")
+
+    core.delete_namespaced_secret("db", namespace)
+
+    def degraded_naming_db() -> dict[str, Any] | None:
+        degraded = condition("Degraded")
+        shown = degraded.get("status") == "True" and "Secret db (spec.exposedSecrets) not found" in degraded["message"]
+        return degraded if shown else None
+
+    degraded = poll_until(degraded_naming_db, 30, "Degraded naming the deleted Secret")
+    assert degraded["reason"] == "ExposedSecretMissing"
+    assert condition("Ready")["status"] == "True", "the cluster still serves: only connectors using it fail"
+
+    # A new worker Pod starts without the Secret: its volume is optional.
+    core.delete_namespaced_pod(first.metadata.name, namespace)
+    poll_until(
+        lambda: [p for p in ready_pods() if p.metadata.name != first.metadata.name], 120, "a replacement Pod ready"
+    )
+
+    def warnings() -> list[str]:
+        listed = core.list_namespaced_event(namespace).items
+        return [
+            e.message or ""
+            for e in listed
+            if e.involved_object.name == LOCAL_CLUSTER and e.type == "Warning" and e.reason == "ExposedSecretMissing"
+        ]
+
+    # One Warning Event, though every status refresh since (every 2 s) has seen the Secret missing.
+    assert len(poll_until(warnings, 10, "a Warning Event")) == 1
+    assert "Secret db" in warnings()[0]
+
+    core.create_namespaced_secret(namespace, db)
+    poll_until(lambda: "Secret db" not in condition("Degraded").get("message", ""), 30, "the warning cleared")

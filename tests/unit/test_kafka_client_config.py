@@ -17,7 +17,8 @@ pytestmark = pytest.mark.unit
 CA1, CA2 = "-----BEGIN CERTIFICATE-----\nca1\n-----END CERTIFICATE-----\n", "-----BEGIN CERTIFICATE-----\nca2"
 CERT, KEY = "-----BEGIN CERTIFICATE-----\nclient\n", "-----BEGIN PRIVATE KEY-----\nkey\n"
 VALUES = {("ca", "ca.crt"): CA1, ("other-ca", "root.pem"): CA2, ("client", "tls.crt"): CERT}
-VALUES |= {("client", "tls.key"): KEY, ("pw", "password"): "s3cr3t-pa55\n"}
+# A trailing space is part of a password like any other character: passed on as it is.
+VALUES |= {("client", "tls.key"): KEY, ("pw", "password"): "s3cr3t-pa55 "}
 TLS = {"trustedCertificates": [{"secretName": "ca"}, {"secretName": "other-ca", "certificate": "root.pem"}]}
 MTLS = {"type": "tls", "certificateAndKey": {"secretName": "client"}}
 
@@ -63,7 +64,7 @@ def test_tls_client_authentication_passes_certificate_and_key_as_pem(tls: dict[s
     ("kind", "mechanism"), [("scram-sha-256", "SCRAM-SHA-256"), ("scram-sha-512", "SCRAM-SHA-512"), ("plain", "PLAIN")]
 )
 @pytest.mark.parametrize(("tls", "protocol"), [(TLS, "SASL_SSL"), (None, "SASL_PLAINTEXT")])
-def test_sasl_passes_mechanism_username_and_the_password_without_its_trailing_newline(
+def test_sasl_passes_mechanism_username_and_the_password_verbatim(
     kind: str, mechanism: str, tls: dict[str, Any] | None, protocol: str
 ) -> None:
     wanted = spec(tls=tls, authentication=sasl(kind))
@@ -72,9 +73,10 @@ def test_sasl_passes_mechanism_username_and_the_password_without_its_trailing_ne
     assert (config["sasl.mechanism"], config["sasl.username"], config["sasl.password"]) == (
         mechanism,
         "connect",
-        "s3cr3t-pa55",
+        "s3cr3t-pa55 ",
     )
-    assert SecretUse("pw", "password", "spec.authentication.passwordSecret") in kafkaclient.secret_uses(wanted)
+    password = SecretUse("pw", "password", "spec.authentication.passwordSecret", password=True)
+    assert password in kafkaclient.secret_uses(wanted)
     assert not any(k.startswith("ssl.certificate") or k == "ssl.key.pem" for k in config)
 
 
@@ -115,3 +117,27 @@ def test_redact_hides_every_secret_value_a_library_might_echo() -> None:
     assert "s3cr3t-pa55" not in redacted and "ca1" not in redacted
     assert "<sasl.password redacted>" in redacted and "<ssl.ca.pem redacted>" in redacted
     assert kafkaclient.redact("cannot reach Kafka at kafka:9093", config) == "cannot reach Kafka at kafka:9093"
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_a_sasl_password_ending_with_a_line_break_is_refused_naming_secret_key_and_field(ending: str) -> None:
+    uses = kafkaclient.secret_uses(spec(authentication=sasl("scram-sha-512")))
+    found = policy.kafka_secret_values(uses, {"pw": SecretRead("pw", "uid", {"password": f"hunter2{ending}".encode()})})
+    assert found == (
+        "KafkaSecretInvalid",
+        "Secret pw key password ends with a line break, which the workers would send as part of the password "
+        "(spec.authentication.passwordSecret); the operator and the workers need it to reach Kafka",
+    )
+    assert policy.kafka_secret_values(uses, {"pw": SecretRead("pw", "uid", {"password": b"hunter2 "})}) == {
+        ("pw", "password"): "hunter2 "
+    }
+
+
+def test_pem_values_ending_with_a_newline_are_not_refused() -> None:
+    uses = kafkaclient.secret_uses(spec(tls=TLS, authentication=MTLS))
+    reads = {
+        name: SecretRead(name, "uid", {key: value.encode() for (s, key), value in VALUES.items() if s == name})
+        for name in ("ca", "other-ca", "client")
+    }
+    found = policy.kafka_secret_values(uses, reads)
+    assert isinstance(found, dict) and found[("ca", "ca.crt")] == CA1

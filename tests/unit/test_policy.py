@@ -317,3 +317,32 @@ def test_a_connector_still_placed_in_another_cluster_keeps_only_its_handled_ids_
     screened = connectors.screen("b", CLUSTER, {"m": moved})
     memory = connectors.declare(screened, CLUSTER, {}, {"m": moved["status"]}, "b").memory["m"]
     assert memory == ConnectorMemory(handled_restart_id="r"), "a's writes are not b's"
+
+
+# --- KafkaConnect: exposed Secrets ---
+
+
+def test_each_exposed_secret_gone_is_one_warning_naming_it_and_other_reads_none() -> None:
+    reads = {
+        "db": SecretRead.not_found("db"),
+        "api": SecretRead("api", "u", {"token": b"t"}),
+        "refused": SecretRead("refused", error="403 Forbidden"),
+    }
+    assert kafkaconnect.exposed_secret_warnings(["api", "db", "refused"], reads) == (
+        (
+            "ExposedSecretMissing",
+            "Secret db (spec.exposedSecrets) not found: worker Pods start without it, "
+            "connectors that reference it cannot start",
+        ),
+    )
+    assert kafkaconnect.exposed_secret_warnings(["api"], reads) == ()
+
+
+def test_a_warning_is_new_until_the_degraded_condition_shows_it() -> None:
+    db = ("ExposedSecretMissing", "Secret db (spec.exposedSecrets) not found")
+    api = ("ExposedSecretMissing", "Secret api (spec.exposedSecrets) not found")
+    assert kafkaconnect.new_warnings({}, [db]) == [db]
+    shown = {"conditions": [{"type": "Degraded", "status": "True", "message": f"{db[1]}; something else"}]}
+    assert kafkaconnect.new_warnings(shown, [db, api]) == [api]
+    cleared = {"conditions": [{"type": "Degraded", "status": "False", "message": db[1]}]}
+    assert kafkaconnect.new_warnings(cleared, [db]) == [db]

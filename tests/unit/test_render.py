@@ -230,6 +230,19 @@ def test_deployment_takes_every_template_resource_and_jvm_field() -> None:
     assert {"name": "exposed-db", "mountPath": f"{names.SECRETS_ROOT}/db", "readOnly": True} in connect["volumeMounts"]
 
 
+def test_exposed_secret_volumes_are_optional_and_the_kafka_credentials_required() -> None:
+    template = pod(
+        exposedSecrets=["db", "shared"],
+        tls={"trustedCertificates": [{"secretName": "ca"}]},
+        authentication={"type": "tls", "certificateAndKey": {"secretName": "shared"}},
+    )
+    secrets = {v["name"]: v["secret"] for v in template["spec"]["volumes"] if "secret" in v}
+    assert secrets["exposed-db"] == {"secretName": "db", "defaultMode": 0o440, "optional": True}
+    assert secrets["exposed-shared"]["optional"] is True
+    # The same Secret as Kafka credentials: no worker runs without it, so that volume blocks the Pod.
+    assert "optional" not in secrets["auth-shared"] and "optional" not in secrets["tls-ca"]
+
+
 def test_connector_secret_placeholders_point_where_the_cluster_mounts_exposed_secrets() -> None:
     assert desired.DEFAULT_SECRETS_ROOT == names.SECRETS_ROOT
     ref = SecretKeyRef(name="db", key="password")

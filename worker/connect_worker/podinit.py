@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connect_worker import plugins, properties
+from connect_worker import pemkeys, plugins, properties
 from connect_worker.errors import InitError
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def run(request: InitRequest) -> dict[str, str]:
     if request.trust and request.truststore:
         _concatenate(request.trust, request.truststore)
     if request.client_cert and request.client_key and request.keystore:
-        _concatenate((request.client_key, request.client_cert), request.keystore)
+        _write_keystore(request.client_key, request.client_cert, request.keystore)
     try:
         template = properties.parse(request.template.read_text())
     except OSError as exc:
@@ -72,6 +72,17 @@ def _concatenate(sources: Sequence[Path], target: Path) -> None:
         raise InitError(f"cannot read a certificate or key for {target.name}: {exc}") from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
+    target.chmod(0o600)
+
+
+def _write_keystore(key: Path, cert: Path, target: Path) -> None:
+    """Key (as PKCS#8, the one form Kafka's PEM keystore reads) then certificate chain, in one PEM file."""
+    try:
+        key_text, cert_text = key.read_text(), cert.read_text()
+    except OSError as exc:
+        raise InitError(f"cannot read a certificate or key for {target.name}: {exc}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(pemkeys.to_pkcs8(key_text, str(key)) + cert_text.rstrip("\n") + "\n")
     target.chmod(0o600)
 
 

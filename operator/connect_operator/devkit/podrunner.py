@@ -10,7 +10,9 @@ timeout and thresholds; readiness and liveness only once the startup probe passe
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
 plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
-Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+Secret volumes (TLS, SASL, exposed Secrets) are not mounted, but checked as a kubelet's volume manager
+does before it starts a Pod's containers: a missing Secret keeps the Pod Pending (ContainerCreating,
+the kubelet's FailedMount message) until it exists, unless its volume is `optional`.
 
 The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
 folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
@@ -210,6 +212,7 @@ class RunningPod:
     started_at: str = ""
     error: str = ""
     killed: str = ""  # why the worker was stopped by a probe, until it runs again
+    unmounted: str = ""  # why a volume cannot be mounted yet (a missing Secret): the Pod waits
     ready: bool = False
     last_status: dict[str, Any] = field(default_factory=dict)
 
@@ -326,7 +329,8 @@ class PodRunner:
             self._pods[key] = running
         self._project_downward_api(running, pod)
         if running.worker is None and not running.error:
-            if not self._init_waits(running, pod):
+            running.unmounted = unmountable(pod.spec.volumes or [], self._present_secrets(pod))
+            if not running.unmounted and not self._init_waits(running, pod):
                 self._launch(running, pod)
         elif running.worker is not None and running.worker.is_running() and running.prober and running.prober.failed:
             # A kubelet kills a container whose liveness (or startup) probe failed; the restart below follows.
@@ -380,6 +384,21 @@ class PodRunner:
                 staged = target.with_name(f".{target.name}.new")
                 staged.write_text(value)
                 staged.replace(target)
+
+    def _present_secrets(self, pod: client.V1Pod) -> set[str]:
+        """The Secrets of the Pod's secret volumes that exist now (read again on every pass, as a kubelet retries)."""
+        present: set[str] = set()
+        for volume in pod.spec.volumes or []:
+            if volume.secret is None:
+                continue
+            try:
+                self._core.read_namespaced_secret(volume.secret.secret_name, pod.metadata.namespace)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            present.add(volume.secret.secret_name)
+        return present
 
     def _rack_file(self, running: RunningPod, pod: client.V1Pod) -> Path | None:
         """Where the init container's --rack-file is in this Pod's folder (None: no rack awareness)."""
@@ -444,6 +463,8 @@ class PodRunner:
         state: dict[str, Any] = (
             {"waiting": {"reason": "InitFailed", "message": running.error[:500]}}
             if running.error
+            else {"waiting": {"reason": "ContainerCreating", "message": running.unmounted}}
+            if running.unmounted
             else {"waiting": {"reason": "CrashLoopBackOff", "message": exited[:500]}}
             if crashed
             else {"running": {"startedAt": running.started_at}}
@@ -557,6 +578,18 @@ class PodRunner:
 def crash_backoff(restarts: int) -> float:
     """Seconds before a crashed worker starts again, as a kubelet waits: 10 s doubling, at most 5 minutes."""
     return float(min(10 * 2**restarts, 300))
+
+
+def unmountable(volumes: list[client.V1Volume], present: set[str]) -> str:
+    """Why a kubelet would not mount these volumes yet ("" when it would): a Secret that is not there.
+
+    A Secret volume marked `optional` mounts empty instead, so the Pod starts without it.
+    """
+    for volume in volumes:
+        source = volume.secret
+        if source is not None and source.secret_name not in present and not source.optional:
+            return f'MountVolume.SetUp failed for volume "{volume.name}" : secret "{source.secret_name}" not found'
+    return ""
 
 
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:

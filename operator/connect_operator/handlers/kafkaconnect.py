@@ -73,7 +73,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             if problem is not None and policy.is_new(body.status, problem):
                 events.warning(body, *problem)
         # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
-        warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))[1] if problem is None else ()
+        warnings = (
+            _exposed_secret_warnings(body, api) + policy.pdb_api(kube.served(api, policy.PDB_V1))[1]
+            if problem is None
+            else ()
+        )
         patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
 
 
@@ -162,7 +166,7 @@ def reconcile(
     client_config = _kafka_client_config(api, ref.namespace, spec)
     kafka_cluster_id = _claim_group(api, ref, body, spec, group, settings, client_config, claims)
     recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
-    pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
+    pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, group_id=group)
     # Before anything is created, in Kubernetes or in Kafka: all of it applies, or none.
     if refused := _dry_run(api, rendered.objects):
@@ -173,6 +177,7 @@ def reconcile(
     if created:
         events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
     objects = policy.to_apply(rendered.objects, problems)
+    warnings = _exposed_secret_warnings(body, api) + pdb_warnings
     for obj in objects:
         kube.apply(api, obj)
     kinds = ", ".join(o["kind"] for o in objects)
@@ -293,6 +298,16 @@ def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConne
     if isinstance(found, tuple):
         raise HeldBack(*found)
     return kafkaclient.admin_config(spec, found)
+
+
+def _exposed_secret_warnings(body: kopf.Body, api: client.ApiClient) -> tuple[tuple[str, str], ...]:
+    """A warning per exposed Secret that is gone, and a Warning Event for each the status does not show yet."""
+    exposed = [str(name) for name in body.spec.get("exposedSecrets") or []]
+    reads = secrets.read_all(api, body.meta["namespace"], set(exposed))
+    warnings = policy.exposed_secret_warnings(exposed, reads)
+    for reason, message in policy.new_warnings(body.status, warnings):
+        events.warning(body, reason, message)
+    return warnings
 
 
 def _ensure_topics(

@@ -18,6 +18,7 @@ RECONCILE_PROBLEMS = frozenset(
         "InternalTopicsInvalid",
         "KafkaSecretMissing",
         "KafkaSecretUnreadable",
+        "KafkaSecretInvalid",
         "KafkaClientInvalid",
         "GroupIdConflict",
         "GroupIdInUse",
@@ -55,6 +56,30 @@ def pdb_api(policy_v1_served: bool) -> tuple[str, tuple[Problem, ...]]:
     )
 
 
+def exposed_secret_warnings(exposed: Sequence[str], reads: Mapping[str, secrets.SecretRead]) -> tuple[Problem, ...]:
+    """One warning per Secret of `spec.exposedSecrets` that is gone.
+
+    A warning (Degraded), not Ready=False: its volume is optional, so worker Pods still start, and only the
+    connectors that reference it fail (each Connector says so, `SecretMissing`).
+    """
+    return tuple(
+        (
+            "ExposedSecretMissing",
+            f"Secret {name} (spec.exposedSecrets) not found: worker Pods start without it, "
+            "connectors that reference it cannot start",
+        )
+        for name in exposed
+        if reads[name].error == "not found"
+    )
+
+
+def new_warnings(status: Mapping[str, Any], warnings: Sequence[Problem]) -> list[Problem]:
+    """The warnings the stored Degraded condition does not show yet: one Warning Event each, not one per pass."""
+    degraded = find(status.get("conditions"), "Degraded")
+    shown = str(degraded.get("message", "")) if degraded is not None and degraded.get("status") == "True" else ""
+    return [w for w in warnings if w[1] not in shown]
+
+
 def to_apply(objects: Sequence[dict[str, Any]], topic_problems: Sequence[str]) -> list[dict[str, Any]]:
     """Everything rendered, less the workers while the internal topics are unusable (they would fail or corrupt)."""
     return [o for o in objects if not (topic_problems and o["kind"] == "Deployment")]
@@ -63,20 +88,27 @@ def to_apply(objects: Sequence[dict[str, Any]], topic_problems: Sequence[str]) -
 def kafka_secret_values(
     uses: Sequence[kafkaclient.SecretUse], reads: Mapping[str, secrets.SecretRead]
 ) -> dict[tuple[str, str], str] | Problem:
-    """The admin client's Secret values as text, or the problem naming every missing Secret, key and field."""
+    """The admin client's Secret values as text, or the problem naming every missing Secret, key and field.
+
+    Unreadable first (nothing else can be known), then invalid (a value the workers would use differently).
+    """
     values: dict[tuple[str, str], str] = {}
-    missing: list[str] = []
-    unreadable: list[str] = []
+    found: dict[secrets.Problem, list[str]] = {"missing": [], "unreadable": [], "invalid": []}
     for use in uses:
-        got = secrets.text(reads[use.secret], use.key)
+        read = reads[use.secret]
+        got = secrets.password(read, use.key) if use.password else secrets.text(read, use.key)
         if isinstance(got, secrets.KeyProblem):
-            (missing if got.kind == "missing" else unreadable).append(kafkaclient.problem_message(use, got.detail))
+            found[got.kind].append(kafkaclient.problem_message(use, got.detail))
             continue
         values[(use.secret, use.key)] = got
-    if unreadable:
-        return "KafkaSecretUnreadable", "; ".join(dict.fromkeys(unreadable))
-    if missing:
-        return "KafkaSecretMissing", "; ".join(dict.fromkeys(missing))
+    order: tuple[tuple[secrets.Problem, str], ...] = (
+        ("unreadable", "KafkaSecretUnreadable"),
+        ("invalid", "KafkaSecretInvalid"),
+        ("missing", "KafkaSecretMissing"),
+    )
+    for kind, reason in order:
+        if found[kind]:
+            return reason, "; ".join(dict.fromkeys(found[kind]))
     return values
 
 

@@ -200,7 +200,7 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
         {"name": "plugins", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]
-    volumes += [{"name": v, "secret": {"secretName": s, "defaultMode": 0o440}} for v, s, _ in _secret_volumes(spec)]
+    volumes += [_secret_volume(v, s, spec) for v, s, _ in _secret_volumes(spec)]
     if spec.rack:
         # The kubelet rewrites this file when the annotation appears, so the init step can wait on it.
         annotation = f"metadata.annotations['{names.RACK_ANNOTATION}']"
@@ -211,6 +211,15 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
             }
         )
     return volumes
+
+
+def _secret_volume(volume: str, secret: str, spec: KafkaConnectSpec) -> dict[str, Any]:
+    """Exposed Secrets are optional: one deleted must not keep every new Pod from starting, when only the
+    connectors using it need it. The Kafka credentials stay required: no worker runs without them."""
+    source: dict[str, Any] = {"secretName": secret, "defaultMode": 0o440}
+    if volume == f"exposed-{secret}" and secret in spec.exposed_secrets:
+        source["optional"] = True
+    return {"name": volume, "secret": source}
 
 
 def _mounts(spec: KafkaConnectSpec) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ class SecretUse:
     secret: str
     key: str
     field: str
+    password: bool = False  # read by `policy.secrets.password`: refused with a trailing line break
 
 
 def secret_uses(spec: KafkaConnectSpec) -> tuple[SecretUse, ...]:
@@ -38,7 +39,7 @@ def secret_uses(spec: KafkaConnectSpec) -> tuple[SecretUse, ...]:
         uses.append(SecretUse(pair.secret_name, pair.key, "spec.authentication.certificateAndKey"))
     if auth is not None and auth.password_secret is not None and auth.type != "tls":
         ref = auth.password_secret
-        uses.append(SecretUse(ref.secret_name, ref.key, "spec.authentication.passwordSecret"))
+        uses.append(SecretUse(ref.secret_name, ref.key, "spec.authentication.passwordSecret", password=True))
     return tuple(uses)
 
 
@@ -66,8 +67,8 @@ def admin_config(spec: KafkaConnectSpec, values: Mapping[tuple[str, str], str]) 
         ref = auth.password_secret
         config["sasl.mechanism"] = workerconfig.SASL_MECHANISMS[auth.type]
         config["sasl.username"] = auth.username or ""
-        # Password files often end with a newline that is not part of the password.
-        config["sasl.password"] = values[(ref.secret_name, ref.key)].rstrip("\r\n")
+        # Verbatim: the workers' JAAS placeholder resolves to the file's exact bytes (see policy.secrets.password).
+        config["sasl.password"] = values[(ref.secret_name, ref.key)]
     return config
 
 
