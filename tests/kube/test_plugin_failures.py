@@ -39,7 +39,7 @@ def _ready(obj: Any) -> dict[str, Any]:
 
 
 def _init_status(api: client.ApiClient, namespace: str) -> Any:
-    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="kco.dev/cluster=local").items
+    pods: list[Any] = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="kco.dev/cluster=local").items
     statuses = [s for p in pods if not p.metadata.deletion_timestamp for s in p.status.init_container_statuses or []]
     return statuses[0] if len(statuses) == 1 else None
 

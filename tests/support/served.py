@@ -21,6 +21,7 @@ from typing import Any
 class ServedFolder:
     url: str
     root: Path
+    requested: list[str] = field(default_factory=list)  # the paths asked for, in order
 
 
 @dataclass
@@ -28,11 +29,6 @@ class ForwardProxy:
     url: str
     # The request targets it was asked for, in order: absolute URLs, as a client sends them to a proxy.
     requested: list[str] = field(default_factory=list)
-
-
-class _QuietFiles(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *_: Any) -> None:  # the test's output, not the server's access log
-        pass
 
 
 @contextlib.contextmanager
@@ -51,8 +47,19 @@ def _serving(handler: Any) -> Iterator[str]:
 @contextlib.contextmanager
 def serve_folder(root: Path) -> Iterator[ServedFolder]:
     root.mkdir(parents=True, exist_ok=True)
-    with _serving(functools.partial(_QuietFiles, directory=str(root))) as url:
-        yield ServedFolder(url, root)
+    served = ServedFolder("", root)
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:  # the name http.server dispatches to
+            served.requested.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *_: Any) -> None:  # the test's output, not the server's access log
+            pass
+
+    with _serving(functools.partial(Files, directory=str(root))) as url:
+        served.url = url
+        yield served
 
 
 @contextlib.contextmanager
