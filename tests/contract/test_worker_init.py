@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from connect_operator.devkit import pki
 from connect_worker import __main__ as worker_cli
 from connect_worker import podinit, properties
 from connect_worker.errors import InitError, PluginError
@@ -259,3 +260,18 @@ def test_the_init_cli_takes_the_rack_file(tmp_path: Path, monkeypatch: pytest.Mo
     argv += ["--plugin-dir", str(request.plugin_dir), "--rack-file", str(rack_file), "--rack-timeout", "5"]
     assert worker_cli.main(argv) == 0
     assert properties.parse(request.output.read_text())["consumer.client.rack"] == "local-a"
+
+
+def test_an_https_download_trusts_the_ca_bundle_that_ssl_cert_file_names(tmp_path: Path) -> None:
+    keys = pki.create(tmp_path / "pki")  # a CA and a certificate for 127.0.0.1 signed by it
+    with serve_folder(tmp_path / "www", tls=(keys.serving_cert, keys.serving_key)) as www:
+        (www.root / "p.jar").write_bytes(b"jar bytes")
+        artifact = {"url": f"{www.url}/p.jar", "sha512": _sha512(b"jar bytes"), "type": "jar"}
+        plugins_json = json.dumps([{"name": "p", "artifacts": [artifact]}])
+
+        with pytest.raises(subprocess.CalledProcessError) as refused:
+            _init_cli(tmp_path / "untrusted", plugins_json, {})
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.value.stderr
+
+        _init_cli(tmp_path / "trusted", plugins_json, {"SSL_CERT_FILE": str(keys.ca_cert)})
+        assert (tmp_path / "trusted" / "plugins" / "p" / "p.jar").read_bytes() == b"jar bytes"

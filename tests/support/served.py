@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -32,12 +33,16 @@ class ForwardProxy:
 
 
 @contextlib.contextmanager
-def _serving(handler: Any) -> Iterator[str]:
+def _serving(handler: Any, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -45,7 +50,8 @@ def _serving(handler: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_folder(root: Path) -> Iterator[ServedFolder]:
+def serve_folder(root: Path, tls: tuple[Path, Path] | None = None) -> Iterator[ServedFolder]:
+    """`tls`: (certificate, key) files to serve HTTPS with."""
     root.mkdir(parents=True, exist_ok=True)
     served = ServedFolder("", root)
 
@@ -57,7 +63,7 @@ def serve_folder(root: Path) -> Iterator[ServedFolder]:
         def log_message(self, *_: Any) -> None:  # the test's output, not the server's access log
             pass
 
-    with _serving(functools.partial(Files, directory=str(root))) as url:
+    with _serving(functools.partial(Files, directory=str(root)), tls) as url:
         served.url = url
         yield served
 

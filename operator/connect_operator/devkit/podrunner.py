@@ -1,22 +1,24 @@
 """A kubelet stand-in for development and tests: runs KafkaConnect worker Pods as local Connect processes.
 
 It registers a Node and keeps its heartbeat, binds the worker Pods to it, gives each Pod a loopback
-address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init step and a real
-Connect worker (restarted after a crash with a kubelet's backoff) with the configuration the
-operator rendered (its ConfigMap and the init container's arguments), and writes the Pod's status:
-phase, IP, Ready, container restarts. A deleted Pod stops its worker. The Connect container's own
+address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init container as a
+process (`python -m connect_worker init` with the container's arguments and environment, each mount
+path and its `terminationMessagePath` mapped into the Pod's folder) and then a real Connect worker
+(each restarted after a failure with a kubelet's backoff) with the configuration the init container
+wrote, and writes the Pod's status: phase, IP, Ready, the init container's state and last state (exit
+code, the termination message, or the log's tail under FallbackToLogsOnError, restart count) and the
+Connect container's restarts. A deleted Pod stops its processes. The Connect container's own
 probes run as a kubelet runs them (`Prober`): each httpGet probe on the Pod's IP with its period,
 timeout and thresholds; readiness and liveness only once the startup probe passed; Ready follows the
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
-plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
-Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's quick group timeouts
+apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secret-sourced EnvVars read.
 
-The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
-folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
-awareness works as in a cluster: the operator annotates the Pod, the file shows the rack, the init
-step reads it. Since the init step runs inline here, a Pod whose rack file is still empty waits
-(Pending, PodInitializing) instead of blocking the loop in the init step's wait.
+The Node carries a zone label (`NODE_ZONE`), and ConfigMap and downward-API volumes are written into
+the Pod's folder from the Pod as it is, downward-API files on every pass, as a kubelet keeps them up
+to date; so rack awareness works as in a cluster: the operator annotates the Pod, the file shows the
+rack, the init container, waiting on it, reads it.
 """
 
 from __future__ import annotations
@@ -475,17 +477,16 @@ class PodRunner:
         running.init_state = {"running": {"startedAt": running.init_started_at}}
 
     def _termination_message(self, running: RunningPod, container: client.V1Container, failed: bool) -> str:
-        """The termination file's text; for a failure with an empty file under FallbackToLogsOnError, the log's tail."""
         folder = self._pod_dir(running) / container.name
+        written = b""
         with contextlib.suppress(OSError):
-            text = (folder / "termination-log").read_bytes()[:TERMINATION_MESSAGE_BYTES].decode(errors="replace")
-            if text.strip() or not failed or container.termination_message_policy != "FallbackToLogsOnError":
-                return text
-        try:
-            lines = (folder / "log").read_bytes().splitlines()[-FALLBACK_LOG_LINES:]
-        except OSError:
-            return ""
-        return b"\n".join(lines)[-FALLBACK_LOG_BYTES:].decode(errors="replace")
+            written = (folder / "termination-log").read_bytes()
+        fallback = failed and container.termination_message_policy == "FallbackToLogsOnError" and not written.strip()
+        logged = b""
+        if fallback:
+            with contextlib.suppress(OSError):
+                logged = (folder / "log").read_bytes()
+        return termination_message(written, logged, fallback)
 
     def _project_config_maps(self, running: RunningPod, pod: client.V1Pod) -> None:
         """Each ConfigMap volume's keys as files in its folder (the worker template and log4j)."""
@@ -654,6 +655,15 @@ class PodRunner:
         # An update of a Lease must carry the resourceVersion it was read at.
         lease.spec.renew_time = renewed
         self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
+
+
+def termination_message(written: bytes, log: bytes, from_log: bool) -> str:
+    """A container's termination message as a kubelet keeps it: the file's first 4096 bytes, or with
+    `from_log` (a failure, FallbackToLogsOnError, nothing written) the log's last 80 lines, at most 2048 bytes."""
+    if not from_log:
+        return written[:TERMINATION_MESSAGE_BYTES].decode(errors="replace")
+    tail = b"\n".join(log.splitlines()[-FALLBACK_LOG_LINES:])
+    return tail[-FALLBACK_LOG_BYTES:].decode(errors="replace")
 
 
 def crash_backoff(restarts: int) -> float:
