@@ -10,7 +10,7 @@ class WorkerError(Exception):
     """Base of every error of connect_worker."""
 
     # The init step's termination message starts with this, so the operator can name the failure in the
-    # KafkaConnect's Ready condition without parsing prose (see policy.workerpods in the operator).
+    # KafkaConnect's Ready condition without parsing prose (connect_operator.status.initfailures).
     reason = "WorkerInitFailed"
 
 
