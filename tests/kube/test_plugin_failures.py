@@ -1,5 +1,6 @@
 """A plugin that cannot be fetched, on the whole stack: operator, control plane, pod runner (the kubelet), a
-real init container process and a local HTTP server; then the fixed URL brings a real plugin to Connect."""
+real init container process and a local HTTP server; then the fixed URL, through a proxy named in the
+spec's init container env, brings a real plugin to Connect."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from connect_worker.testbed import Testbed
 from tests.kube.conftest import kafkaconnect_manifest
 from tests.support.plugin_artifacts import BuiltPlugin, compile_connectors, sha512
 from tests.support.polling import poll_until
-from tests.support.served import ServedFolder, serve_folder
+from tests.support.served import ForwardProxy, ServedFolder, forward_proxy, serve_folder
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 TOKEN = "kco-secret-download-token"
@@ -26,6 +27,12 @@ TOKEN = "kco-secret-download-token"
 def www(tmp_path: Path) -> Iterator[ServedFolder]:
     with serve_folder(tmp_path / "www") as served:
         yield served
+
+
+@pytest.fixture
+def proxy() -> Iterator[ForwardProxy]:
+    with forward_proxy() as forwarding:
+        yield forwarding
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,7 @@ def _warnings(api: client.ApiClient, namespace: str) -> list[Any]:
     return [e for e in events if e.involved_object.kind == "KafkaConnect" and e.type == "Warning"]
 
 
-def test_an_unreachable_plugin_url_is_named_in_ready_with_one_warning_and_the_fixed_url_makes_it_ready(
+def test_an_unreachable_plugin_url_is_named_in_ready_with_one_warning_and_the_fixed_url_through_a_proxy_makes_it_ready(
     local_operator: None,
     pod_runner: PodRunner,
     crds: dynamic.DynamicClient,
@@ -57,6 +64,7 @@ def test_an_unreachable_plugin_url_is_named_in_ready_with_one_warning_and_the_fi
     namespace: str,
     testbed: Testbed,
     www: ServedFolder,
+    proxy: ForwardProxy,
     alpha: BuiltPlugin,
 ) -> None:
     (www.root / "alpha.jar").write_bytes(alpha.jar)
@@ -88,12 +96,14 @@ def test_an_unreachable_plugin_url_is_named_in_ready_with_one_warning_and_the_fi
         f"PluginInstallFailed: plugin alpha: cannot download {missing}"
     )
 
+    # The fix, fetched through the proxy that the init container's env from the spec names.
     artifact["url"] = f"{www.url}/alpha.jar"
+    fixed = {
+        "plugins": [{"name": "alpha", "artifacts": [artifact]}],
+        "template": {"initContainer": {"env": [{"name": "HTTP_PROXY", "value": proxy.url}]}},
+    }
     kafkaconnects.patch(
-        namespace=namespace,
-        name="local",
-        body={"spec": {"plugins": [{"name": "alpha", "artifacts": [artifact]}]}},
-        content_type="application/merge-patch+json",
+        namespace=namespace, name="local", body={"spec": fixed}, content_type="application/merge-patch+json"
     )
 
     def ready_with_alpha() -> Any:
@@ -102,6 +112,7 @@ def test_an_unreachable_plugin_url_is_named_in_ready_with_one_warning_and_the_fi
         return current if _ready(current).get("status") == "True" and alpha.class_name in listed else None
 
     poll_until(ready_with_alpha, 120, "Ready=True with the plugin listed by the worker")
+    assert proxy.requested == [artifact["url"]]
     # Every status pass while both runs failed saw the same failure: one Warning, not one per pass or retry.
     warnings = [e for e in _warnings(api, namespace) if e.reason == "PluginInstallFailed"]
     assert [e.message for e in warnings] == [ready["message"]]
