@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from connect_operator.devkit import pki
 from connect_worker import __main__ as worker_cli
 from connect_worker import podinit, properties
 from connect_worker.errors import InitError, PluginError
 from connect_worker.ports import free_port
 from tests.support import keys
 from tests.support.polling import poll_until
+from tests.support.served import forward_proxy, serve_folder
 
 pytestmark = pytest.mark.contract
 
@@ -108,7 +110,9 @@ def test_a_wrong_checksum_fails_naming_plugin_and_artifact(served: tuple[str, Pa
     assert not list((tmp_path / "plugins" / "jdbc").iterdir()), "nothing unverified is left in plugin.path"
 
 
-def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli(tmp_path: Path) -> None:
+def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli_and_its_termination_message(
+    tmp_path: Path,
+) -> None:
     url = f"http://127.0.0.1:{free_port()}/missing.jar"
     request = _request(tmp_path, "[]")
     plugins_json = json.dumps([{"name": "s3", "artifacts": [{"url": url, "sha512": "0" * 128, "type": "jar"}]}])
@@ -126,6 +130,8 @@ def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli(tmp
             str(request.plugin_dir),
             "--plugins",
             plugins_json,
+            "--termination-message-path",
+            str(tmp_path / "termination-log"),
         ],
         capture_output=True,
         text=True,
@@ -136,6 +142,38 @@ def test_an_unreachable_url_fails_naming_plugin_and_artifact_through_the_cli(tmp
     assert done.returncode == 2
     assert f"plugin s3: cannot download {url}" in done.stderr
     assert not request.output.exists()
+    # What the kubelet hands the operator: the reason first, then the same message, on one line.
+    written = (tmp_path / "termination-log").read_text()
+    assert written.startswith(f"PluginInstallFailed: plugin s3: cannot download {url}: ") and written.count("\n") == 1
+
+
+def _init_cli(tmp_path: Path, plugins_json: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    tmp_path.mkdir()
+    request = _request(tmp_path, plugins_json)
+    # The machine's own proxy settings must not decide where these downloads go.
+    clean = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    command = [sys.executable, "-m", "connect_worker", "init", "--template", str(request.template)]
+    command += ["--output", str(request.output), "--plugin-dir", str(request.plugin_dir), "--plugins", plugins_json]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=60, check=True, env={**clean, "POD_IP": "10.0.0.9", **env}
+    )
+
+
+def test_downloads_go_through_the_proxy_the_environment_names_unless_no_proxy_excludes_the_host(
+    tmp_path: Path,
+) -> None:
+    with serve_folder(tmp_path / "www") as www, forward_proxy() as proxy:
+        (www.root / "p.jar").write_bytes(b"jar bytes")
+        artifact = {"url": f"{www.url}/p.jar", "sha512": _sha512(b"jar bytes"), "type": "jar"}
+        plugins_json = json.dumps([{"name": "p", "artifacts": [artifact]}])
+
+        _init_cli(tmp_path / "proxied", plugins_json, {"HTTP_PROXY": proxy.url})
+        assert proxy.requested == [artifact["url"]], "the request went to the proxy, for the artifact's URL"
+        assert (tmp_path / "proxied" / "plugins" / "p" / "p.jar").read_bytes() == b"jar bytes"
+
+        _init_cli(tmp_path / "direct", plugins_json, {"HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
+        assert proxy.requested == [artifact["url"]] and www.requested == ["/p.jar", "/p.jar"]
+        assert (tmp_path / "direct" / "plugins" / "p" / "p.jar").read_bytes() == b"jar bytes"
 
 
 def test_missing_pod_ip_is_a_clear_error(tmp_path: Path) -> None:
@@ -227,3 +265,18 @@ def test_the_init_cli_takes_the_rack_file(tmp_path: Path, monkeypatch: pytest.Mo
     argv += ["--plugin-dir", str(request.plugin_dir), "--rack-file", str(rack_file), "--rack-timeout", "5"]
     assert worker_cli.main(argv) == 0
     assert properties.parse(request.output.read_text())["consumer.client.rack"] == "local-a"
+
+
+def test_an_https_download_trusts_the_ca_bundle_that_ssl_cert_file_names(tmp_path: Path) -> None:
+    keys = pki.create(tmp_path / "pki")  # a CA and a certificate for 127.0.0.1 signed by it
+    with serve_folder(tmp_path / "www", tls=(keys.serving_cert, keys.serving_key)) as www:
+        (www.root / "p.jar").write_bytes(b"jar bytes")
+        artifact = {"url": f"{www.url}/p.jar", "sha512": _sha512(b"jar bytes"), "type": "jar"}
+        plugins_json = json.dumps([{"name": "p", "artifacts": [artifact]}])
+
+        with pytest.raises(subprocess.CalledProcessError) as refused:
+            _init_cli(tmp_path / "untrusted", plugins_json, {})
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.value.stderr
+
+        _init_cli(tmp_path / "trusted", plugins_json, {"SSL_CERT_FILE": str(keys.ca_cert)})
+        assert (tmp_path / "trusted" / "plugins" / "p" / "p.jar").read_bytes() == b"jar bytes"

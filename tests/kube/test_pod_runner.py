@@ -78,7 +78,7 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
     # Rack awareness through the operator: Node label → Pod annotation → downward-API file → init step.
     for pod in _pods(api, namespace):
         assert pod.metadata.annotations[names.RACK_ANNOTATION] == NODE_ZONE
-        written = pod_runner.work_dir / namespace / pod.metadata.name / "worker.properties"
+        written = pod_runner.work_dir / namespace / pod.metadata.name / "volumes" / "config" / "worker.properties"
         assert properties.parse(written.read_text())["consumer.client.rack"] == NODE_ZONE
     source = tmp_path / "in.txt"
     source.write_text("a\n")

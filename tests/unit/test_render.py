@@ -371,3 +371,45 @@ def test_the_group_a_cluster_runs_as_names_its_internal_topics() -> None:
         "orders-configs",
         "orders-status",
     )
+
+
+def test_the_init_container_reports_its_failure_through_its_termination_message() -> None:
+    init = container("init")
+    assert init["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    args = init["args"]
+    # The init step writes where the kubelet reads.
+    assert args[args.index("--termination-message-path") + 1] == init["terminationMessagePath"]
+
+
+def test_plugin_downloads_are_cached_outside_plugin_path_and_only_the_init_container_sees_them() -> None:
+    init, connect = container("init"), container("connect")
+    cache = init["args"][init["args"].index("--plugin-cache-dir") + 1]
+    assert not (cache + "/").startswith(names.PLUGIN_DIR.rstrip("/") + "/")
+    assert {"name": "plugin-cache", "mountPath": cache} in init["volumeMounts"]
+    assert "plugin-cache" not in {m["name"] for m in connect["volumeMounts"]}
+    assert {"name": "plugin-cache", "emptyDir": {}} in pod()["spec"]["volumes"]
+
+
+def test_the_init_container_takes_resources_env_and_mounts_from_its_template() -> None:
+    proxy = [
+        {"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"},
+        {"name": "NO_PROXY", "value": ".svc,.cluster.local"},
+        {"name": "SSL_CERT_FILE", "value": "/etc/corp-ca/ca.crt"},
+    ]
+    fields = {
+        "template": {
+            "pod": {"volumes": [{"name": "corp-ca", "configMap": {"name": "corp-ca"}}]},
+            "initContainer": {
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                "env": proxy,
+                "volumeMounts": [{"name": "corp-ca", "mountPath": "/etc/corp-ca", "readOnly": True}],
+            },
+        }
+    }
+    init, connect = container("init", **fields), container("connect", **fields)
+    assert init["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+    assert init["env"][0]["name"] == "POD_IP" and init["env"][1:] == proxy
+    assert {"name": "corp-ca", "mountPath": "/etc/corp-ca", "readOnly": True} in init["volumeMounts"]
+    # The Connect container keeps its own: the proxy is for downloads, not for Kafka or the REST API.
+    assert "resources" not in connect and not {e["name"] for e in connect["env"]} & {"HTTPS_PROXY", "NO_PROXY"}
+    assert "resources" not in container("init")

@@ -65,6 +65,7 @@ def _init(args: argparse.Namespace) -> int:
         output=Path(args.output),
         plugin_dir=Path(args.plugin_dir),
         plugins_json=args.plugins,
+        plugin_cache_dir=Path(args.plugin_cache_dir) if args.plugin_cache_dir else None,
         trust=[Path(p) for p in args.trust],
         truststore=Path(args.truststore) if args.truststore else None,
         client_cert=Path(args.client_cert) if args.client_cert else None,
@@ -76,7 +77,13 @@ def _init(args: argparse.Namespace) -> int:
     )
     # The init container's log is what `kubectl logs` shows while it waits for its rack.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    final = podinit.run(request)
+    try:
+        final = podinit.run(request)
+    except WorkerError as exc:
+        if args.termination_message_path:
+            # What the kubelet puts in the container's terminated state, where the operator reads it.
+            podinit.write_termination_message(Path(args.termination_message_path), exc)
+        raise
     print(f"Wrote {args.output} ({len(final)} properties); advertised host {final['rest.advertised.host.name']}")
     return 0
 
@@ -103,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--template", required=True, help="worker.properties rendered by the operator")
     init.add_argument("--output", required=True, help="where the final worker.properties goes")
     init.add_argument("--plugin-dir", required=True, help="plugin.path")
+    init.add_argument(
+        "--plugin-cache-dir", help="where downloads are kept across restarts (default: <plugin-dir>-cache beside it)"
+    )
+    init.add_argument(
+        "--termination-message-path",
+        help="on failure, write the reason and message here (the container's terminationMessagePath)",
+    )
     init.add_argument("--plugins", default="[]", help="JSON list of {name, artifacts: [{url, sha512, type}]}")
     init.add_argument("--trust", action="append", default=[], help="a PEM CA certificate to trust; repeatable")
     init.add_argument("--truststore", help="where the combined PEM truststore goes")

@@ -9,6 +9,10 @@ from __future__ import annotations
 class WorkerError(Exception):
     """Base of every error of connect_worker."""
 
+    # The init step's termination message starts with this, so the operator can name the failure in the
+    # KafkaConnect's Ready condition without parsing prose (connect_operator.status.initfailures).
+    reason = "WorkerInitFailed"
+
 
 class RuntimeMissingError(WorkerError):
     """No usable Connect runtime: no java, a missing jar, no Debian Jetty, or nothing fetched yet."""
@@ -36,6 +40,8 @@ class PropertiesError(WorkerError):
 
 class PluginError(WorkerError):
     """A plugin artifact could not be downloaded, verified or unpacked; the message names plugin and artifact."""
+
+    reason = "PluginInstallFailed"
 
 
 class InitError(WorkerError):

@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import tarfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Sequence
@@ -28,6 +29,23 @@ class Artifact:
     def filename(self) -> str:
         return PurePosixPath(self.url.split("?", 1)[0]).name or "artifact"
 
+    @property
+    def shown(self) -> str:
+        """The URL as messages show it: without user info, query or fragment, where download tokens live."""
+        return shown_url(self.url)
+
+
+def shown_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
 
 @dataclass(frozen=True)
 class Plugin:
@@ -40,7 +58,13 @@ class Plugin:
 
 
 def install(plugins: Sequence[Plugin], plugin_dir: Path, cache_dir: Path) -> list[Path]:
-    """Install every plugin into plugin_dir/<name>; an artifact already cached with the right digest is reused."""
+    """Install every plugin into plugin_dir/<name>; an artifact already cached with the right digest is reused.
+
+    `cache_dir` must lie outside plugin_dir: Connect loads every folder of plugin.path as a plugin, so a
+    cache there would be one more plugin holding every cached jar.
+    """
+    if cache_dir.resolve().is_relative_to(plugin_dir.resolve()):
+        raise PluginError(f"the download cache {cache_dir} is inside plugin.path {plugin_dir}: Connect would load it")
     installed = []
     for plugin in plugins:
         target = plugin_dir / plugin.name
@@ -64,12 +88,13 @@ def _fetch(plugin: str, artifact: Artifact, cache_dir: Path) -> Path:
             shutil.copyfileobj(answer, sink)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
-        raise PluginError(f"plugin {plugin}: cannot download {artifact.url}: {exc}") from exc
+        detail = str(exc).replace(artifact.url, artifact.shown)
+        raise PluginError(f"plugin {plugin}: cannot download {artifact.shown}: {detail}") from exc
     actual = _sha512(partial)
     if actual != artifact.sha512:
         partial.unlink(missing_ok=True)
         raise PluginError(
-            f"plugin {plugin}: artifact {artifact.url} has sha512 {actual}, but the spec says {artifact.sha512}; "
+            f"plugin {plugin}: artifact {artifact.shown} has sha512 {actual}, but the spec says {artifact.sha512}; "
             "fix the checksum or the URL"
         )
     partial.replace(cached)
@@ -87,12 +112,12 @@ def _unpack(plugin: str, artifact: Artifact, archive: Path, target: Path) -> Non
             with zipfile.ZipFile(archive) as bundle:
                 for member in bundle.namelist():
                     if member.startswith("/") or ".." in PurePosixPath(member).parts:
-                        raise PluginError(f"plugin {plugin}: {artifact.url} holds an unsafe path {member!r}")
+                        raise PluginError(f"plugin {plugin}: {artifact.shown} holds an unsafe path {member!r}")
                 bundle.extractall(target)
         else:
             raise PluginError(f"plugin {plugin}: unknown artifact type {artifact.type!r} (jar, tgz or zip)")
     except (tarfile.TarError, zipfile.BadZipFile) as exc:
-        raise PluginError(f"plugin {plugin}: {artifact.url} is not a valid {artifact.type}: {exc}") from exc
+        raise PluginError(f"plugin {plugin}: {artifact.shown} is not a valid {artifact.type}: {exc}") from exc
 
 
 def _sha512(path: Path) -> str:

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connect_worker import pemkeys, plugins, properties
-from connect_worker.errors import InitError
+from connect_worker.errors import InitError, WorkerError
 
 log = logging.getLogger(__name__)
 # The operator annotates a Pod seconds after it is scheduled; past this, the init container fails and
 # its restart (with the kubelet's backoff) is the retry.
 DEFAULT_RACK_TIMEOUT = 120.0
+# The kubelet keeps at most 4096 bytes of a termination message; a condition message should be far shorter.
+TERMINATION_MESSAGE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class InitRequest:
     output: Path
     plugin_dir: Path
     plugins_json: str = "[]"
+    # Downloads kept across restarts of the init container; outside plugin_dir, which Connect scans.
+    plugin_cache_dir: Path | None = None
     trust: Sequence[Path] = ()
     truststore: Path | None = None
     client_cert: Path | None = None
@@ -45,7 +49,7 @@ def run(request: InitRequest) -> dict[str, str]:
         wanted = [plugins.Plugin.from_json(item) for item in json.loads(request.plugins_json)]
     except (ValueError, KeyError, TypeError) as exc:
         raise InitError(f"--plugins is not a list of {{name, artifacts: [{{url, sha512, type}}]}}: {exc}") from exc
-    plugins.install(wanted, request.plugin_dir, request.plugin_dir / ".cache")
+    plugins.install(wanted, request.plugin_dir, request.plugin_cache_dir or default_cache_dir(request.plugin_dir))
     if request.trust and request.truststore:
         _concatenate(request.trust, request.truststore)
     if request.client_cert and request.client_key and request.keystore:
@@ -63,6 +67,25 @@ def run(request: InitRequest) -> dict[str, str]:
     request.output.parent.mkdir(parents=True, exist_ok=True)
     request.output.write_text(properties.render(final))
     return final
+
+
+def termination_message(error: WorkerError) -> str:
+    """`<Reason>: <message>` on one line: the operator takes the reason for its condition, the rest as the message."""
+    text = " ".join(str(error).split())
+    line = f"{error.reason}: {text}"
+    return line if len(line) <= TERMINATION_MESSAGE_LIMIT else line[: TERMINATION_MESSAGE_LIMIT - 1] + "…"
+
+
+def write_termination_message(path: Path, error: WorkerError) -> None:
+    try:
+        path.write_text(termination_message(error) + "\n")
+    except OSError as exc:  # the log still has the error; a missing file must not hide it
+        log.warning("Could not write the termination message to %s: %s", path, exc)
+
+
+def default_cache_dir(plugin_dir: Path) -> Path:
+    """A sibling of plugin.path: never inside it, where Connect would load it as one more plugin."""
+    return plugin_dir.with_name(f"{plugin_dir.name}-cache")
 
 
 def _concatenate(sources: Sequence[Path], target: Path) -> None:

@@ -1,24 +1,27 @@
 """A kubelet stand-in for development and tests: runs KafkaConnect worker Pods as local Connect processes.
 
 It registers a Node and keeps its heartbeat, binds the worker Pods to it, gives each Pod a loopback
-address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init step and a real
-Connect worker (restarted after a crash with a kubelet's backoff) with the configuration the
-operator rendered (its ConfigMap and the init container's arguments), and writes the Pod's status:
-phase, IP, Ready, container restarts. A deleted Pod stops its worker. The Connect container's own
+address of its own (127.A.B.2, 127.A.B.3, ... in a random /24), runs the Pod's init container as a
+process (`python -m connect_worker init` with the container's arguments and environment, each mount
+path and its `terminationMessagePath` mapped into the Pod's folder) and then a real Connect worker
+(each restarted after a failure with a kubelet's backoff) with the configuration the init container
+wrote, and writes the Pod's status: phase, IP, Ready, the init container's state and last state (exit
+code, the termination message, or the log's tail under FallbackToLogsOnError, restart count) and the
+Connect container's restarts. A deleted Pod stops its processes. The Connect container's own
 probes run as a kubelet runs them (`Prober`): each httpGet probe on the Pod's IP with its period,
 timeout and thresholds; readiness and liveness only once the startup probe passed; Ready follows the
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
-plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
-Secret volumes (TLS, SASL, exposed Secrets) are not mounted, but checked as a kubelet's volume manager
-does before it starts a Pod's containers: a missing Secret keeps the Pod Pending (ContainerCreating,
-the kubelet's FailedMount message) until it exists, unless its volume is `optional`.
+volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's quick group timeouts
+apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secret-sourced EnvVars read,
+but they are checked as a kubelet's volume manager does before it starts a Pod's containers: a missing
+Secret keeps the Pod Pending (ContainerCreating, the kubelet's FailedMount message) until it exists,
+unless its volume is `optional`.
 
-The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
-folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
-awareness works as in a cluster: the operator annotates the Pod, the file shows the rack, the init
-step reads it. Since the init step runs inline here, a Pod whose rack file is still empty waits
-(Pending, PodInitializing) instead of blocking the loop in the init step's wait.
+The Node carries a zone label (`NODE_ZONE`), and ConfigMap and downward-API volumes are written into
+the Pod's folder from the Pod as it is, downward-API files on every pass, as a kubelet keeps them up
+to date; so rack awareness works as in a cluster: the operator annotates the Pod, the file shows the
+rack, the init container, waiting on it, reads it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import datetime
 import ipaddress
 import logging
 import random
+import sys
 import threading
 import time
 import urllib.error
@@ -40,16 +44,20 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from connect_operator.status.conditions import rfc3339
-from connect_worker import podinit, ports, properties
+from connect_worker import ports, properties
 from connect_worker.errors import PortInUseError, WorkerError
 from connect_worker.process import WorkerProcess
 from connect_worker.runtime import ConnectRuntime
+from connect_worker.supervision import ManagedProcess
 from connect_worker.testbed import DEV_WORKER_PROPERTIES
 
 log = logging.getLogger(__name__)
 WORKER_SELECTOR = "app.kubernetes.io/name=kafka-connect"
 REST_PORT = 8083
 ZONE_LABEL = "topology.kubernetes.io/zone"
+# What a kubelet keeps of a termination message, and of the log when it falls back to it.
+TERMINATION_MESSAGE_BYTES = 4096
+FALLBACK_LOG_LINES, FALLBACK_LOG_BYTES = 80, 2048
 NODE_ZONE = "local-a"
 # Pods share the machine with the control plane, the operator and other workers: sessions long
 # enough that a CPU-starved heartbeat does not expire a member and start a rebalance storm.
@@ -215,8 +223,18 @@ class RunningPod:
     unmounted: str = ""  # why a volume cannot be mounted yet (a missing Secret): the Pod waits
     ready: bool = False
     last_status: dict[str, Any] = field(default_factory=dict)
+    # The init container: its process while it runs, and its state and last state as a kubelet reports them.
+    init: ManagedProcess | None = None
+    init_restarts: int = 0
+    init_backoff_until: float = 0.0
+    init_started_at: str = ""
+    init_state: dict[str, Any] = field(default_factory=lambda: {"waiting": {"reason": "PodInitializing"}})
+    init_last_state: dict[str, Any] = field(default_factory=dict)
+    initialized: bool = False
 
     def stop_worker(self) -> None:
+        if self.init is not None:
+            self.init.stop(timeout=5)
         if self.prober is not None:
             self.prober.stop()
         if self.worker is not None:
@@ -272,9 +290,14 @@ class PodRunner:
 
     def logs(self, lines: int = 30) -> str:
         return "\n".join(
-            f"--- pod {key} ({p.ip}) ---\n{p.worker.log_tail(lines) if p.worker else p.error}"
+            f"--- pod {key} ({p.ip}) ---\n{p.worker.log_tail(lines) if p.worker else p.error or self._init_log(p)}"
             for key, p in self._pods.items()
         )
+
+    def _init_log(self, running: RunningPod) -> str:
+        with contextlib.suppress(OSError):
+            return (self._pod_dir(running) / "init" / "log").read_text(errors="replace")
+        return ""
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -330,7 +353,12 @@ class PodRunner:
         self._project_downward_api(running, pod)
         if running.worker is None and not running.error:
             running.unmounted = unmountable(pod.spec.volumes or [], self._present_secrets(pod))
-            if not running.unmounted and not self._init_waits(running, pod):
+            if not running.unmounted and not running.initialized:
+                try:
+                    self._step_init(running, pod)
+                except (KeyError, OSError) as exc:  # the Pod cannot run here: say so in its status
+                    running.error = f"{type(exc).__name__}: {exc}"
+            if not running.unmounted and running.initialized:
                 self._launch(running, pod)
         elif running.worker is not None and running.worker.is_running() and running.prober and running.prober.failed:
             # A kubelet kills a container whose liveness (or startup) probe failed; the restart below follows.
@@ -400,47 +428,107 @@ class PodRunner:
             present.add(volume.secret.secret_name)
         return present
 
-    def _rack_file(self, running: RunningPod, pod: client.V1Pod) -> Path | None:
-        """Where the init container's --rack-file is in this Pod's folder (None: no rack awareness)."""
-        path = _init_argument(pod, "--rack-file")
-        if path is None:
-            return None
-        for mount in (pod.spec.init_containers or [])[0].volume_mounts or []:
-            prefix = mount.mount_path.rstrip("/") + "/"
-            if path.startswith(prefix):
-                return self._pod_dir(running) / "volumes" / mount.name / path[len(prefix) :]
-        raise KeyError(f"--rack-file {path} is on no volume mounted in the init container")
+    def _volume_dir(self, running: RunningPod, volume: str) -> Path:
+        return self._pod_dir(running) / "volumes" / volume
 
-    def _init_waits(self, running: RunningPod, pod: client.V1Pod) -> bool:
-        """Whether the init step would wait for the rack now: try again next pass rather than block the loop."""
-        try:
-            rack_file = self._rack_file(running, pod)
-        except KeyError as exc:
-            running.error = f"{type(exc).__name__}: {exc}"
-            return True
-        return rack_file is not None and not podinit.read_rack(rack_file)
+    def _local_path(self, running: RunningPod, container: client.V1Container, path: str) -> str:
+        """Where a path of the container is in the Pod's folder: its volume's folder, or the termination file."""
+        if path == (container.termination_message_path or "/dev/termination-log"):
+            return str(self._pod_dir(running) / container.name / "termination-log")
+        mounts = sorted(container.volume_mounts or [], key=lambda m: len(m.mount_path), reverse=True)
+        for mount in mounts:
+            root = mount.mount_path.rstrip("/")
+            if path == root or path.startswith(root + "/"):
+                return str(self._volume_dir(running, mount.name)) + path[len(root) :]
+        return path
+
+    def _step_init(self, running: RunningPod, pod: client.V1Pod) -> None:
+        """Start, watch or restart the init container, as a kubelet: a real `python -m connect_worker init`
+        process with the container's arguments and environment, its paths in the Pod's volume folders."""
+        container = _init_container(pod)
+        if running.init is None:
+            if time.monotonic() < running.init_backoff_until:
+                return
+            if running.init_backoff_until:
+                running.init_restarts += 1
+            self._start_init(running, pod, container)
+            return
+        code = running.init.exit_code()
+        if code is None:
+            return
+        running.init.stop()  # closes its log
+        terminated = {
+            "exitCode": code,
+            "reason": "Completed" if code == 0 else "Error",
+            "startedAt": running.init_started_at,
+            "finishedAt": _now(),
+        }
+        message = self._termination_message(running, container, failed=code != 0)
+        if message:
+            terminated["message"] = message
+        running.init = None
+        running.init_state = {"terminated": terminated}
+        if code == 0:
+            running.initialized = True
+            return
+        delay = crash_backoff(running.init_restarts)
+        running.init_backoff_until = time.monotonic() + delay
+        log.warning("Pod %s/%s: init container exited with %d: %s", running.namespace, running.name, code, message)
+
+    def _start_init(self, running: RunningPod, pod: client.V1Pod, container: client.V1Container) -> None:
+        if running.init_state.get("terminated"):
+            running.init_last_state = running.init_state
+        self._project_config_maps(running, pod)
+        folder = self._pod_dir(running) / container.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "termination-log").write_text("")  # a kubelet mounts a fresh, empty file for each start
+        if (folder / "log").exists():  # each run has a log of its own (kubectl logs --previous)
+            (folder / "log").replace(folder / "log.previous")
+        for mount in container.volume_mounts or []:
+            self._volume_dir(running, mount.name).mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "connect_worker"] + [
+            self._local_path(running, container, arg) for arg in container.args or []
+        ]
+        env = _container_env(container, running.ip)
+        running.init = ManagedProcess(f"init-{running.name}", argv, folder / "log", env=env)
+        running.init_started_at = _now()
+        running.init_state = {"running": {"startedAt": running.init_started_at}}
+
+    def _termination_message(self, running: RunningPod, container: client.V1Container, failed: bool) -> str:
+        folder = self._pod_dir(running) / container.name
+        written = b""
+        with contextlib.suppress(OSError):
+            written = (folder / "termination-log").read_bytes()
+        fallback = failed and container.termination_message_policy == "FallbackToLogsOnError" and not written.strip()
+        logged = b""
+        if fallback:
+            with contextlib.suppress(OSError):
+                logged = (folder / "log").read_bytes()
+        return termination_message(written, logged, fallback)
+
+    def _project_config_maps(self, running: RunningPod, pod: client.V1Pod) -> None:
+        """Each ConfigMap volume's keys as files in its folder (the worker template and log4j)."""
+        for volume in pod.spec.volumes or []:
+            if volume.config_map is None:
+                continue
+            config_map = self._core.read_namespaced_config_map(volume.config_map.name, pod.metadata.namespace)
+            folder = self._volume_dir(running, volume.name)
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, value in (config_map.data or {}).items():
+                (folder / key).write_text(value)
 
     def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
+        """Start the Connect container: a worker with the properties the init container wrote."""
         if running.prober is not None:  # the probes of the container's last start
             running.prober.stop()
-        pod_dir = self._pod_dir(running)
         try:
-            template = self._template(pod)
-            (pod_dir / "template").mkdir(parents=True, exist_ok=True)
-            (pod_dir / "template" / "worker.properties").write_text(template)
-            request = podinit.InitRequest(
-                template=pod_dir / "template" / "worker.properties",
-                output=pod_dir / "worker.properties",
-                plugin_dir=pod_dir / "plugins",
-                plugins_json=_init_argument(pod, "--plugins") or "[]",
-                env={"POD_IP": running.ip},
-                rack_file=self._rack_file(running, pod),
-                rack_timeout=5,
-            )
-            final = podinit.run(request)
+            container = _init_container(pod)
+            output = self._local_path(running, container, str(_init_argument(pod, "--output")))
+            plugin_dir = self._local_path(running, container, str(_init_argument(pod, "--plugin-dir")))
+            final = properties.parse(Path(output).read_text())
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
-            spec = properties.spec_from_properties(local, running.ip, REST_PORT, str(pod_dir / "plugins"))
-            running.worker = WorkerProcess(self._runtime, spec, pod_dir)
+            spec = properties.spec_from_properties(local, running.ip, REST_PORT, plugin_dir)
+            running.worker = WorkerProcess(self._runtime, spec, self._pod_dir(running))
             running.worker.start()
             # New probe workers for each start of the container, as a kubelet starts them afresh.
             running.prober = Prober(running.ip, *probes_of(pod)).start()
@@ -449,11 +537,6 @@ class PodRunner:
         except (WorkerError, ApiException, OSError, KeyError) as exc:
             running.error = f"{type(exc).__name__}: {exc}"
             log.warning("Pod %s/%s cannot start: %s", running.namespace, running.name, running.error)
-
-    def _template(self, pod: client.V1Pod) -> str:
-        volume = next(v for v in pod.spec.volumes if v.config_map is not None and v.name == "template")
-        config_map = self._core.read_namespaced_config_map(volume.config_map.name, pod.metadata.namespace)
-        return str((config_map.data or {})["worker.properties"])
 
     def _write_status(self, running: RunningPod) -> None:
         ready = "True" if running.ready else "False"
@@ -471,6 +554,14 @@ class PodRunner:
             if started
             else {"waiting": {"reason": "PodInitializing"}}
         )
+        init_state = running.init_state
+        if running.init is None and not running.initialized and running.init_backoff_until:
+            # Between a failed run and its restart, as a kubelet shows it; the failure is in lastState.
+            back_off = f"back-off {crash_backoff(running.init_restarts):.0f}s restarting failed container=init"
+            init_state = {"waiting": {"reason": "CrashLoopBackOff", "message": f"{back_off} pod={running.name}"}}
+            last_state = running.init_state if running.init_state.get("terminated") else running.init_last_state
+        else:
+            last_state = running.init_last_state
         status = {
             "phase": "Running" if started else "Pending",
             "hostIP": "127.0.0.1",
@@ -479,9 +570,20 @@ class PodRunner:
             "startTime": running.started_at or _now(),
             "conditions": [
                 {"type": "PodScheduled", "status": "True"},
-                {"type": "Initialized", "status": "True" if started else "False"},
+                {"type": "Initialized", "status": "True" if running.initialized else "False"},
                 {"type": "ContainersReady", "status": ready},
                 {"type": "Ready", "status": ready},
+            ],
+            "initContainerStatuses": [
+                {
+                    "name": "init",
+                    "ready": running.initialized,
+                    "restartCount": running.init_restarts,
+                    "image": "local",
+                    "imageID": "",
+                    "state": init_state,
+                    "lastState": last_state,
+                }
             ],
             "containerStatuses": [
                 {
@@ -575,6 +677,15 @@ class PodRunner:
         self._leases.replace_namespaced_lease(self.node_name, "kube-node-lease", lease)
 
 
+def termination_message(written: bytes, log: bytes, from_log: bool) -> str:
+    """A container's termination message as a kubelet keeps it: the file's first 4096 bytes, or with
+    `from_log` (a failure, FallbackToLogsOnError, nothing written) the log's last 80 lines, at most 2048 bytes."""
+    if not from_log:
+        return written[:TERMINATION_MESSAGE_BYTES].decode(errors="replace")
+    tail = b"\n".join(log.splitlines()[-FALLBACK_LOG_LINES:])
+    return tail[-FALLBACK_LOG_BYTES:].decode(errors="replace")
+
+
 def crash_backoff(restarts: int) -> float:
     """Seconds before a crashed worker starts again, as a kubelet waits: 10 s doubling, at most 5 minutes."""
     return float(min(10 * 2**restarts, 300))
@@ -592,9 +703,28 @@ def unmountable(volumes: list[client.V1Volume], present: set[str]) -> str:
     return ""
 
 
+def _init_container(pod: client.V1Pod) -> client.V1Container:
+    """The worker Pod's one init container (the operator renders exactly one)."""
+    containers: list[client.V1Container] = list(pod.spec.init_containers or [])
+    if not containers:
+        raise KeyError(f"Pod {pod.metadata.name} has no init container")
+    return containers[0]
+
+
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:
     args = list(pod.spec.init_containers[0].args or []) if pod.spec.init_containers else []
     return args[args.index(flag) + 1] if flag in args else None
+
+
+def _container_env(container: client.V1Container, pod_ip: str) -> dict[str, str]:
+    """The container's EnvVars with a value, and the Pod IP where a fieldRef asks for it (Secrets are not read)."""
+    env: dict[str, str] = {}
+    for var in container.env or []:
+        if var.value is not None:
+            env[var.name] = var.value
+        elif var.value_from and var.value_from.field_ref and var.value_from.field_ref.field_path == "status.podIP":
+            env[var.name] = pod_ip
+    return env
 
 
 def _field_value(pod: client.V1Pod, field_path: str) -> str | None:

@@ -32,6 +32,7 @@ from connect_operator.policy.messages import validation_message
 from connect_operator.render import cluster, kafkaclient, names, workerconfig
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
+from connect_operator.status import initfailures
 from connect_operator.status import kafkaconnect as kc_status
 from connect_operator.status.conditions import rfc3339
 from connect_worker import properties as worker_properties
@@ -260,6 +261,7 @@ def observe(
     generation = deployment.metadata.generation if deployment is not None and deployment.metadata else None
     current = state is not None and generation is not None and (state.observed_generation or 0) >= generation
     workers = _read_workers(url) if ready and problem is None else WorkersRead()
+    failures = _init_failures(api, ref) if problem is None and ready < desired else ()
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
         now=rfc3339(time.time()),
@@ -276,8 +278,16 @@ def observe(
         problem=problem,
         in_flight=in_flight,
         warnings=warnings,
+        init_failures=failures,
     )
+    for reason, message in policy.new_init_failures(previous, failures):
+        events.warning(body, reason, message)
     return kc_status.status(previous, seen)
+
+
+def _init_failures(api: client.ApiClient, ref: ClusterRef) -> tuple[tuple[str, str], ...]:
+    """Why worker Pods do not start, from their init containers' states (the kubelet's termination messages)."""
+    return initfailures.init_failures(kube.init_container_statuses(api, ref.namespace, ref.label_selector()))
 
 
 def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient) -> str:

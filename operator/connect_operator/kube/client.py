@@ -82,3 +82,13 @@ def ready_pod_ips(api: client.ApiClient, namespace: str, label_selector: str) ->
         if pod.status and pod.status.pod_ip and any(c.type == "Ready" and c.status == "True" for c in conditions):
             ips.append(pod.status.pod_ip)
     return ips
+
+
+def init_container_statuses(api: client.ApiClient, namespace: str, label_selector: str) -> list[list[dict[str, Any]]]:
+    """Each matching Pod's `status.initContainerStatuses` as the API serves them (camelCase), terminating ones aside."""
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=label_selector).items
+    return [
+        api.sanitize_for_serialization(pod.status.init_container_statuses or [])
+        for pod in pods
+        if pod.status and not (pod.metadata and pod.metadata.deletion_timestamp)
+    ]

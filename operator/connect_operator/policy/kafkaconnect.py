@@ -47,6 +47,12 @@ def is_new(status: Mapping[str, Any], problem: Problem) -> bool:
     return ready_reason(status) != problem
 
 
+def new_init_failures(status: Mapping[str, Any], failures: Sequence[Problem]) -> list[Problem]:
+    """The init container failures the last status did not report (in Ready or Degraded): one Warning each."""
+    reported = [str(c.get("message", "")) for t in ("Ready", "Degraded") if (c := find(status.get("conditions"), t))]
+    return [f for f in failures if not any(f[1] in message for message in reported)]
+
+
 def pdb_api(policy_v1_served: bool) -> tuple[str, tuple[Problem, ...]]:
     """The PodDisruptionBudget API to use, and the warning when only the deprecated one is served."""
     if policy_v1_served:

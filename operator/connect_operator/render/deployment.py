@@ -96,6 +96,10 @@ def init_arguments(spec: KafkaConnectSpec) -> list[str]:
         f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}",
         "--plugin-dir",
         names.PLUGIN_DIR,
+        "--plugin-cache-dir",
+        names.PLUGIN_CACHE_DIR,
+        "--termination-message-path",
+        names.TERMINATION_MESSAGE_PATH,
     ]
     if spec.plugins:
         args += ["--plugins", json.dumps([p.model_dump(by_alias=True) for p in spec.plugins], separators=(",", ":"))]
@@ -121,19 +125,32 @@ def init_arguments(spec: KafkaConnectSpec) -> list[str]:
 
 
 def _init_container(spec: KafkaConnectSpec, operator_image: str) -> dict[str, Any]:
-    return {
+    template = spec.template.init_container
+    container: dict[str, Any] = {
         "name": "init",
         "image": operator_image,
         "command": ["python", "-m", "connect_worker"],
         "args": init_arguments(spec),
-        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "env": [
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            *template.env,
+        ],
+        # The init step writes `<Reason>: <message>` there on a failure it knows; on any other (a crash),
+        # the kubelet takes the log's tail instead: either way the operator can report why.
+        "terminationMessagePath": names.TERMINATION_MESSAGE_PATH,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": _HARDENED,
         "volumeMounts": [
             *_mounts(spec),
             {"name": "plugins", "mountPath": names.PLUGIN_DIR},
+            {"name": "plugin-cache", "mountPath": names.PLUGIN_CACHE_DIR},
             *([{"name": "rack", "mountPath": names.RACK_DIR, "readOnly": True}] if spec.rack else []),
+            *template.volume_mounts,
         ],
     }
+    if template.resources:
+        container["resources"] = template.resources.model_dump(exclude_none=True)
+    return container
 
 
 def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
@@ -198,6 +215,7 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
         {"name": "template", "configMap": {"name": ref.config_map}},
         {"name": "config", "emptyDir": {}},
         {"name": "plugins", "emptyDir": {}},
+        {"name": "plugin-cache", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]
     volumes += [_secret_volume(v, s, spec) for v, s, _ in _secret_volumes(spec)]

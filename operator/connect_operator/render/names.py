@@ -31,6 +31,10 @@ WORKER_LABELS: Mapping[str, str] = {
 CONFIG_DIR = "/opt/kco/config"
 TEMPLATE_DIR = "/etc/kco/template"
 PLUGIN_DIR = "/opt/kco/plugins"
+# Plugin downloads, kept across init container restarts; never under PLUGIN_DIR, which Connect scans.
+PLUGIN_CACHE_DIR = "/opt/kco/plugin-cache"
+# The kubelet's default; named in the init container's args too, where the init step writes its failure.
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 SECRETS_ROOT = "/mnt/kco/secrets"
 KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"

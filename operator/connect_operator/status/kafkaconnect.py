@@ -38,6 +38,8 @@ class Observation:
     # (reason, message) of a reconcile still under way (the generation not acted on yet), e.g. Kafka unreachable
     in_flight: tuple[str, str] | None = None
     warnings: tuple[tuple[str, str], ...] = field(default=())  # (reason, message) worth knowing
+    # (reason, message) of worker Pods' init containers that failed (status.initfailures): why workers do not start
+    init_failures: tuple[tuple[str, str], ...] = field(default=())
 
 
 def status(previous: Mapping[str, Any], seen: Observation) -> dict[str, Any]:
@@ -58,13 +60,18 @@ def status(previous: Mapping[str, Any], seen: Observation) -> dict[str, Any]:
         elif desired == 0:
             message = "spec.replicas is 0: no worker runs"
             conditions = set_condition(conditions, "Ready", False, "ScaledToZero", message, g, now)
+        elif seen.init_failures:
+            # Rather than "0/N workers ready": what keeps them from starting.
+            reason, message = seen.init_failures[0][0], "; ".join(m for _, m in seen.init_failures)
+            conditions = set_condition(conditions, "Ready", False, reason, message, g, now)
         else:
             conditions = set_condition(conditions, "Ready", False, "WorkersNotReady", counts, g, now)
         reconciling = _reconciling(seen, counts)
     for type_ in ("Reconciling", "Progressing"):
         conditions = set_condition(conditions, type_, *reconciling, g, now)
     short = [("WorkersNotReady", counts)] if not seen.problem and serving and ready < desired else []
-    degraded = short + list(seen.warnings)
+    failing = list(seen.init_failures) if not seen.problem and serving else []
+    degraded = short + failing + list(seen.warnings)
     if degraded:
         message = "; ".join(m for _, m in degraded)
         conditions = set_condition(conditions, "Degraded", True, degraded[0][0], message, g, now)

@@ -175,8 +175,28 @@ class PodTemplate(Spec):
     )
 
 
+class InitContainerTemplate(Spec):
+    """The init container fetches plugins: behind a proxy it needs that proxy's settings and maybe its CA."""
+
+    resources: Resources | None = Field(default=None, description="The init container's resources.")
+    env: list[FreeForm] = Field(
+        default_factory=list,
+        description="Extra EnvVars for the init container, e.g. HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE (a CA bundle).",
+    )
+    volume_mounts: list[FreeForm] = Field(
+        default_factory=list,
+        alias="volumeMounts",
+        description="Extra VolumeMounts for the init container (of template.pod.volumes), e.g. a CA bundle.",
+    )
+
+
 class Template(Spec):
     pod: PodTemplate = Field(default_factory=PodTemplate, description="The worker Pods.")
+    init_container: InitContainerTemplate = Field(
+        default_factory=InitContainerTemplate,
+        alias="initContainer",
+        description="The init container that fetches plugins and writes the worker configuration.",
+    )
 
 
 class KafkaConnectSpec(Spec):
