@@ -246,11 +246,25 @@ def test_service_pdb_network_policy_and_service_account() -> None:
     assert objects(replicas=1)["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
     ingress = rendered["NetworkPolicy"]["spec"]["ingress"]
     assert ingress[0]["ports"] == [{"port": 8083, "protocol": "TCP"}]
-    assert ingress[0]["from"][0]["podSelector"]["matchLabels"] == dict(names.OPERATOR_LABELS)
-    assert ingress[0]["from"][1]["podSelector"]["matchLabels"] == REF.selector_labels()
+    # No operator namespace known (an operator outside the cluster): only the cluster's own workers.
+    assert ingress[0]["from"] == [{"podSelector": {"matchLabels": REF.selector_labels()}}]
     assert rendered["ServiceAccount"]["automountServiceAccountToken"] is False
     legacy = cluster.render(REF, spec(), IMAGE, pdb_api_version="policy/v1beta1").objects
     assert any(o["apiVersion"] == "policy/v1beta1" for o in legacy)
+
+
+def test_the_rest_port_admits_operator_pods_of_the_operators_namespace_only_and_the_workers() -> None:
+    policy = {o["kind"]: o for o in cluster.render(REF, spec(), IMAGE, operator_namespace="kco-system").objects}
+    peers = policy["NetworkPolicy"]["spec"]["ingress"][0]["from"]
+    assert peers == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kco-system"}},
+            "podSelector": {"matchLabels": dict(names.OPERATOR_LABELS)},
+        },
+        # No namespaceSelector: the policy's own namespace, where only this cluster's workers match.
+        {"podSelector": {"matchLabels": REF.selector_labels()}},
+    ]
+    assert all(peer.get("namespaceSelector") != {} for peer in peers), "{} would select every namespace"
 
 
 values = st.one_of(st.text(max_size=8), st.integers(), st.booleans())

@@ -126,7 +126,7 @@ def reconcile(
     if created:
         events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
     pdb_api, warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
-    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api)
+    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, settings.operator_namespace)
     objects = policy.to_apply(rendered.objects, problems)
     for obj in objects:
         kube.apply(api, obj)

@@ -18,7 +18,11 @@ class Rendered:
 
 
 def render(
-    ref: ClusterRef, spec: KafkaConnectSpec, operator_image: str, pdb_api_version: str = "policy/v1"
+    ref: ClusterRef,
+    spec: KafkaConnectSpec,
+    operator_image: str,
+    pdb_api_version: str = "policy/v1",
+    operator_namespace: str | None = None,
 ) -> Rendered:
     properties = workerconfig.worker_properties(spec, ref.name)
     data = configmap.data(properties, workerconfig.log4j_properties(spec))
@@ -27,7 +31,7 @@ def render(
         companions.build_service_account(ref),
         configmap.build_configmap(ref, data),
         companions.build_service(ref),
-        companions.build_network_policy(ref),
+        companions.build_network_policy(ref, operator_namespace),
         companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
         deployment.build_deployment(ref, spec, digest, operator_image),
     )
