@@ -10,7 +10,8 @@ timeout and thresholds; readiness and liveness only once the startup probe passe
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
 plugin.path and the output live in a folder per Pod, and the test bed's quick group timeouts apply.
-Secret volumes (TLS, SASL, exposed Secrets) are not mounted.
+Secret volumes (TLS, SASL, exposed Secrets) are not mounted: each config provider's `allowed.paths`
+(which Connect requires to exist) becomes an empty folder of the Pod's, so placeholders stay unresolved.
 
 The Node carries a zone label (`NODE_ZONE`), and downward-API volumes are written into the Pod's
 folder from its current metadata on every pass, as a kubelet keeps them up to date; so rack
@@ -422,6 +423,7 @@ class PodRunner:
             )
             final = podinit.run(request)
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
+            local |= _unmounted_allowed_paths(local, pod_dir / "volumes")
             spec = properties.spec_from_properties(local, running.ip, REST_PORT, str(pod_dir / "plugins"))
             running.worker = WorkerProcess(self._runtime, spec, pod_dir)
             running.worker.start()
@@ -559,6 +561,19 @@ class PodRunner:
 def crash_backoff(restarts: int) -> float:
     """Seconds before a crashed worker starts again, as a kubelet waits: 10 s doubling, at most 5 minutes."""
     return float(min(10 * 2**restarts, 300))
+
+
+def _unmounted_allowed_paths(worker: dict[str, str], volumes: Path) -> dict[str, str]:
+    """Each provider's allowed paths as empty folders under `volumes`: a worker stops at start when one
+    is missing, and no Secret volume is mounted here."""
+    moved: dict[str, str] = {}
+    for key, value in worker.items():
+        if key.startswith("config.providers.") and key.endswith(".param.allowed.paths"):
+            folders = [volumes / path.strip().lstrip("/") for path in value.split(",") if path.strip()]
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+            moved[key] = ",".join(str(folder) for folder in folders)
+    return moved
 
 
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:
