@@ -42,6 +42,10 @@ class OperatorSettings:
     metrics_port: int = 0
     # "plain" or "json" (one JSON object per line, for log collectors).
     log_format: str = "plain"
+    # The namespace the operator's own Pods run in (the chart sets it from the Pod's metadata.namespace):
+    # the workers' NetworkPolicy admits operator Pods from there only. None (an operator outside the
+    # cluster, which reaches workers from outside the Pod network): it admits no operator Pod at all.
+    operator_namespace: str | None = None
     # kopf peering name for several replicas with one active; None: a single replica, no peering.
     peering_name: str | None = None
 
@@ -63,4 +67,5 @@ class OperatorSettings:
             metrics_port=int(env.get("KCO_METRICS_PORT", "9090")),
             log_format=env.get("KCO_LOG_FORMAT", "plain"),
             peering_name=env.get("KCO_PEERING_NAME") or None,
+            operator_namespace=env.get("KCO_OPERATOR_NAMESPACE") or None,
         )

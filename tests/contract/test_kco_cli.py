@@ -66,6 +66,21 @@ def test_invalid_manifest_exits_2_naming_file_and_field(tmp_path: Path, capsys: 
     assert f"{bad} (document 1): spec.tasksMax" in err
 
 
+def test_a_plain_value_with_an_operator_provider_placeholder_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator would refuse it (its workers configure `dir`), so `kco` does too, before any REST call."""
+    peek = _manifest(tmp_path, "peek", "t")
+    peek.write_text(peek.read_text().replace(f"file: {tmp_path / 'in.txt'}", "file: ${dir:/etc:hostname}"))
+    assert main(["apply", "-f", str(peek), "--connect-url", "http://127.0.0.1:9"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{peek} (document 1): spec.config.file: a plain value may not hold a config-provider placeholder" in err
+    # A provider the operator's workers do not configure is not its business: on to Connect (unreachable).
+    peek.write_text(peek.read_text().replace("${dir:/etc:hostname}", "${env:HOME}"))
+    url = f"http://127.0.0.1:{ports.free_port()}"
+    assert main(["status", "-f", str(peek), "--connect-url", url, "--connect-timeout", "1"]) == EXIT_UNREACHABLE
+
+
 def test_unreachable_connect_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _manifest(tmp_path, "x", "t")
     url = f"http://127.0.0.1:{ports.free_port()}"

@@ -20,9 +20,10 @@ from connect_operator.settings import OperatorSettings
 from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER, running_operator
 from tests.support.argocd import health
+from tests.support.connect_http import call
 from tests.support.groups import settled_generation, worker_logs
 from tests.support.polling import poll_until
-from tests.support.resources import condition, in_connect, ready_cluster, source_connector, warnings
+from tests.support.resources import condition, in_connect, ready_cluster, source_connector, warnings, worker_url
 from tests.support.slow_proxy import SlowProxy
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
@@ -114,6 +115,59 @@ def test_a_tasks_max_above_the_clusters_limit_is_refused_and_the_others_still_sy
         content_type="application/merge-patch+json",
     )
     poll_until(lambda: in_connect(api, namespace) == ["greedy", "modest"], 120, "the corrected connector created")
+
+
+def test_a_plain_value_with_a_workers_provider_placeholder_is_refused_never_sent_and_the_fix_goes_through(
+    lifecycle_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+    tmp_path: Path,
+) -> None:
+    # Exposed Secrets: the workers configure the `dir` provider (the pod runner gives it an empty folder).
+    ready_cluster(crds, namespace, testbed, exposedSecrets=["db"])
+    connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    peek = source_connector("peek", tmp_path)
+    peek["spec"]["config"]["topic"] = "${dir:/etc:hostname}"
+    connectors.create(namespace=namespace, body=peek)
+
+    def refused() -> Any:
+        obj = connectors.get(namespace=namespace, name="peek")
+        return obj if condition(obj, "Ready").get("reason") == "InvalidSpec" else None
+
+    obj = poll_until(refused, 60, "Ready=False InvalidSpec")
+    ready = condition(obj, "Ready")
+    assert ready["status"] == "False" and ready["message"].startswith("spec.config.topic: "), ready
+    assert "/etc" not in ready["message"], "the field is named, not what its value points at"
+    assert condition(obj, "Stalled")["status"] == "True"
+    # A placeholder of a provider the workers do not have goes to Connect as written.
+    modest = source_connector("modest", tmp_path)
+    modest["spec"]["config"]["label"] = "${env:HOME}"
+    connectors.create(namespace=namespace, body=modest)
+    poll_until(
+        lambda: condition(connectors.get(namespace=namespace, name="modest"), "Ready").get("status") == "True",
+        120,
+        "the modest connector running",
+    )
+    url = worker_url(api, namespace)
+    assert url is not None and call("GET", f"{url}/connectors/modest/config").body["label"] == "${env:HOME}"
+    assert in_connect(api, namespace) == ["modest"], "the refused connector never reached Connect"
+    # Refused at the first sync, and every sync since (modest took several): still one Warning.
+    assert [reason for reason, _ in warnings(api, namespace, "peek")] == ["InvalidSpec"]
+    connectors.patch(
+        namespace=namespace,
+        name="peek",
+        body={"spec": {"config": {"topic": f"peek-{tmp_path.name}"}}},
+        content_type="application/merge-patch+json",
+    )
+    poll_until(lambda: in_connect(api, namespace) == ["modest", "peek"], 120, "the corrected connector created")
+    poll_until(
+        lambda: condition(connectors.get(namespace=namespace, name="peek"), "Ready").get("status") == "True",
+        120,
+        "the corrected connector Ready",
+    )
 
 
 def test_deleting_a_kafkaconnect_deletes_its_connectors_from_connect_and_a_recreated_one_brings_back_none_undeclared(

@@ -407,3 +407,37 @@ def test_worker_pods_get_their_nodes_rack_and_a_node_without_the_label_a_warning
         core.patch_namespaced_pod_status(pods[1], namespace, {"status": {"phase": "Pending", "message": "restarted"}})
         assert poll_until(lambda: rack_of(pods[1]), 20, "the rack after labelling the Node") == "zone-c"
         assert len(warned()) == 1, "one Warning per Pod, not one per event"
+
+
+def test_the_workers_network_policy_admits_operator_pods_of_the_operators_namespace_only(
+    control_plane: ControlPlane, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, testbed: Testbed
+) -> None:
+    """Applied as rendered and served back by the API server. Nothing here enforces NetworkPolicies (no
+    CNI plugin), so this checks the selector the policy carries, not traffic."""
+    settings = OperatorSettings(
+        kubeconfig=str(control_plane.endpoints.kubeconfig),
+        namespaces=(namespace,),
+        status_interval_seconds=2,
+        kafka_admin_timeout_seconds=10,
+        operator_namespace="kco-system",
+    )
+    kafkaconnects = crds.resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
+    networking = client.NetworkingV1Api(api)
+    with running_operator(settings):
+        kafkaconnects.create(
+            namespace=namespace, body=_kafkaconnect("fenced", testbed.bootstrap_servers, groupId=f"{namespace}-f")
+        )
+
+        def applied() -> Any:
+            with contextlib.suppress(ApiException):
+                return networking.read_namespaced_network_policy("fenced-connect", namespace)
+            return None
+
+        policy = poll_until(applied, 60, "the NetworkPolicy")
+    (rule,) = policy.spec.ingress
+    operator_peer, workers_peer = rule._from
+    assert operator_peer.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "kco-system"}
+    assert operator_peer.pod_selector.match_labels == dict(names.OPERATOR_LABELS)
+    assert workers_peer.namespace_selector is None, "the policy's own namespace"
+    assert workers_peer.pod_selector.match_labels == names.ClusterRef("fenced", namespace, "").selector_labels()
+    assert [(p.port, p.protocol) for p in rule.ports] == [(8083, "TCP")]

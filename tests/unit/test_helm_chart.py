@@ -19,7 +19,7 @@ from connect_operator import rbac, settings
 from connect_operator.api import crdgen
 from connect_operator.api.v1alpha1 import GROUP
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
-from connect_operator.render import cluster, names
+from connect_operator.render import cluster, companions, names
 from connect_operator.render.names import ClusterRef
 
 pytestmark = pytest.mark.unit
@@ -232,6 +232,9 @@ def test_the_operator_environment_is_what_operator_settings_reads(chart: helm.Ch
     assert bool(find(objects, "Service")) == metrics
     pod_id = next(e for e in container["env"] if e["name"] == "POD_ID")
     assert pod_id["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name", "kopf's peer identity"
+    downward = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"] if "valueFrom" in e}
+    assert downward == {"POD_ID": "metadata.name", "KCO_OPERATOR_NAMESPACE": "metadata.namespace"}
+    assert '"KCO_OPERATOR_NAMESPACE"' in source, "POD_ID is kopf's; the namespace is OperatorSettings'"
 
 
 @pytest.mark.parametrize(
@@ -278,6 +281,14 @@ def test_the_operator_pod_is_hardened_and_admitted_by_the_workers_network_policy
     assert "emptyDir" in tmp and {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
     assert {"requests", "limits"} <= set(container["resources"])
     assert {"startupProbe", "livenessProbe", "readinessProbe"} <= set(container)
+    # The NetworkPolicy the operator renders, given the environment the kubelet makes of the chart's.
+    env = {e["name"]: e.get("value", "") for e in container["env"]}
+    env["KCO_OPERATOR_NAMESPACE"] = deployment["metadata"]["namespace"]  # what fieldRef metadata.namespace gives
+    operator_namespace = settings.OperatorSettings.from_env(env).operator_namespace
+    policy = companions.build_network_policy(ClusterRef("c", "team-a", "uid"), operator_namespace)
+    operator_peer, _workers = policy["spec"]["ingress"][0]["from"]
+    assert operator_peer["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert operator_peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}
 
 
 def test_the_service_monitor_scrapes_the_metrics_service(chart: helm.Chart) -> None:

@@ -126,6 +126,29 @@ def test_screen_sorts_deleted_invalid_and_unexposed_connectors_from_the_syncable
     assert screened.secrets_to_read == {"db"}
 
 
+def test_screen_refuses_plain_values_holding_a_placeholder_of_a_provider_the_operator_configures() -> None:
+    objects = {
+        "peek": _obj("peek", file="${dir:/etc:hostname}"),
+        "listed": _obj("listed", hosts=["a", "x${kcoworker:/mnt/kco/kafka-auth/pw:p}"]),
+        "classy": {**_obj("classy"), "spec": {"cluster": "c", "class": "${dir:/mnt/kco/secrets/db:c}"}},
+        "others": _obj("others", when="${date:now}", home="${env:HOME}", raw="$dir:/etc", spaced="${ dir:/etc:x}"),
+        "ref": _obj("ref", password=_ref("db", "pw")),
+    }
+    screened = connectors.screen("c", CLUSTER, objects)
+    assert set(screened.connectors) == {"others", "ref"}, "placeholders no configured provider owns pass"
+    refused = screened.problems["peek"]
+    assert (refused.reason, refused.stalled) == ("InvalidSpec", True)
+    assert refused.message.startswith("spec.config.file: ") and "valueFrom.secretKeyRef" in refused.message
+    assert "/etc" not in refused.message, "the message names the field, not what the value points at"
+    assert screened.problems["listed"].message.startswith("spec.config.hosts: ")
+    assert screened.problems["classy"].message.startswith("spec.class: ")
+    # Refused where the workers do not configure them yet too: adding a SASL password or exposedSecrets to
+    # the cluster later must not turn a running connector's plain value into a file read.
+    bare = KafkaConnectSpec.model_validate({"bootstrapServers": "k:9092"})
+    later = connectors.screen("c", bare, {"listed": objects["listed"], "peek": objects["peek"]})
+    assert set(later.problems) == {"listed", "peek"} and not later.connectors
+
+
 def test_declare_digests_secret_values_keyed_by_uid_and_names_missing_ones() -> None:
     objects = {
         "good": _obj("good", password=_ref("db", "pw")),

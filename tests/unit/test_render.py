@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -78,9 +79,8 @@ def test_worker_properties_defaults() -> None:
     assert props["offset.storage.partitions"] == "25" and props["status.storage.partitions"] == "5"
     assert props["security.protocol"] == "PLAINTEXT"
     assert props["plugin.path"] == names.PLUGIN_DIR
-    assert props["config.providers"] == "dir" and props["config.providers.dir.class"].endswith(
-        "DirectoryConfigProvider"
-    )
+    # No Secret mounted for a provider to read (and Connect stops on an allowed path that does not exist).
+    assert not [key for key in props if key.startswith("config.providers")]
     assert "rest.advertised.host.name" not in props, "the init container sets it from the Pod IP"
 
 
@@ -132,7 +132,7 @@ def test_security_reaches_worker_producer_consumer_and_admin_clients(
         assert props["ssl.truststore.location"] == workerconfig.TRUSTSTORE_FILE
     if auth and auth != "tls":
         jaas = props["consumer.sasl.jaas.config"]
-        assert 'username="u"' in jaas and f'password="${{dir:{names.KAFKA_AUTH_ROOT}/pw:p}}"' in jaas
+        assert 'username="u"' in jaas and f'password="${{kcoworker:{names.KAFKA_AUTH_ROOT}/pw:p}}"' in jaas
     if auth == "tls":
         assert props["ssl.keystore.location"] == workerconfig.KEYSTORE_FILE
 
@@ -249,6 +249,50 @@ def test_connector_secret_placeholders_point_where_the_cluster_mounts_exposed_se
     assert desired.DEFAULT_PLACEHOLDER(ref) == f"${{{names.CONFIG_PROVIDER}:{names.SECRETS_ROOT}/db:password}}"
 
 
+def _providers(props: dict[str, str]) -> set[str]:
+    return {name for name in props.get("config.providers", "").split(",") if name}
+
+
+def _resolvable(placeholder: str, props: dict[str, str]) -> bool:
+    """Would a worker with `props` resolve it: a configured provider whose allowed.paths hold its directory."""
+    provider, path, _ = placeholder.removeprefix("${").removesuffix("}").split(":")
+    allowed = props.get(f"config.providers.{provider}.param.allowed.paths", "").split(",")
+    return provider in _providers(props) and any(path == root or path.startswith(root + "/") for root in allowed)
+
+
+@pytest.mark.parametrize("auth", [None, "tls", "scram-sha-512"])
+def test_connectors_provider_reads_only_exposed_secrets_and_the_workers_own_only_its_password(
+    auth: str | None,
+) -> None:
+    fields: dict[str, Any] = {"exposedSecrets": ["db"], "tls": {"trustedCertificates": [{"secretName": "ca"}]}}
+    if auth == "tls":
+        fields["authentication"] = {"type": "tls", "certificateAndKey": {"secretName": "client"}}
+    elif auth:
+        fields["authentication"] = {"type": auth, "username": "u", "passwordSecret": {"secretName": "pw", "key": "p"}}
+    props = workerconfig.worker_properties(spec(**fields), "orders")
+    sasl = auth not in (None, "tls")
+    assert _providers(props) == ({"dir", "kcoworker"} if sasl else {"dir"})
+    assert props["config.providers.dir.class"].endswith("DirectoryConfigProvider")
+    assert props["config.providers.dir.param.allowed.paths"] == names.SECRETS_ROOT
+    # What the operator itself renders still resolves: a Connector's secretKeyRef, the worker's password.
+    assert _resolvable(desired.DEFAULT_PLACEHOLDER(SecretKeyRef(name="db", key="pw")), props)
+    if sasl:
+        assert props["config.providers.kcoworker.param.allowed.paths"] == f"{names.KAFKA_AUTH_ROOT}/pw"
+        (password,) = re.findall(r'password="(\$\{[^}]*\})"', props["sasl.jaas.config"])
+        assert _resolvable(password, props)
+    # No provider reaches the workers' Kafka credentials, TLS files or the files the init step writes.
+    for elsewhere in (
+        f"${{dir:{names.KAFKA_AUTH_ROOT}/pw:p}}",
+        f"${{dir:{names.KAFKA_AUTH_ROOT}/client:tls.key}}",
+        f"${{dir:{names.KAFKA_TLS_ROOT}/ca:ca.crt}}",
+        f"${{dir:{names.CONFIG_DIR}:kafka-client.pem}}",
+        f"${{dir:{names.SECRETS_ROOT}-other/x:y}}",
+        f"${{kcoworker:{names.KAFKA_AUTH_ROOT}/client:tls.key}}",
+        f"${{kcoworker:{names.SECRETS_ROOT}/db:pw}}",
+    ):
+        assert not _resolvable(elsewhere, props), elsewhere
+
+
 def test_service_pdb_network_policy_and_service_account() -> None:
     rendered = objects(replicas=3)
     service = rendered["Service"]["spec"]
@@ -259,11 +303,25 @@ def test_service_pdb_network_policy_and_service_account() -> None:
     assert objects(replicas=1)["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
     ingress = rendered["NetworkPolicy"]["spec"]["ingress"]
     assert ingress[0]["ports"] == [{"port": 8083, "protocol": "TCP"}]
-    assert ingress[0]["from"][0]["podSelector"]["matchLabels"] == dict(names.OPERATOR_LABELS)
-    assert ingress[0]["from"][1]["podSelector"]["matchLabels"] == REF.selector_labels()
+    # No operator namespace known (an operator outside the cluster): only the cluster's own workers.
+    assert ingress[0]["from"] == [{"podSelector": {"matchLabels": REF.selector_labels()}}]
     assert rendered["ServiceAccount"]["automountServiceAccountToken"] is False
     legacy = cluster.render(REF, spec(), IMAGE, pdb_api_version="policy/v1beta1").objects
     assert any(o["apiVersion"] == "policy/v1beta1" for o in legacy)
+
+
+def test_the_rest_port_admits_operator_pods_of_the_operators_namespace_only_and_the_workers() -> None:
+    policy = {o["kind"]: o for o in cluster.render(REF, spec(), IMAGE, operator_namespace="kco-system").objects}
+    peers = policy["NetworkPolicy"]["spec"]["ingress"][0]["from"]
+    assert peers == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kco-system"}},
+            "podSelector": {"matchLabels": dict(names.OPERATOR_LABELS)},
+        },
+        # No namespaceSelector: the policy's own namespace, where only this cluster's workers match.
+        {"podSelector": {"matchLabels": REF.selector_labels()}},
+    ]
+    assert all(peer.get("namespaceSelector") != {} for peer in peers), "{} would select every namespace"
 
 
 values = st.one_of(st.text(max_size=8), st.integers(), st.booleans())

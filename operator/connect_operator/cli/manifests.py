@@ -11,6 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1.connector import Connector
+from connect_operator.engine.desired import provider_placeholders
+from connect_operator.policy.connectors import placeholder_problem
+from connect_operator.render.names import CONFIG_PROVIDERS
 
 
 class ManifestError(Exception):
@@ -40,9 +43,15 @@ def load(paths: Iterable[Path]) -> list[LoadedConnector]:
             if not isinstance(document, dict) or document.get("kind") != "Connector":
                 continue  # other kinds (a KafkaConnect, a Secret) may share the folder
             try:
-                loaded.append(LoadedConnector(where, Connector.model_validate(document), document))
+                connector = Connector.model_validate(document)
             except ValidationError as exc:
                 problems += [f"{where}: {_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+                continue
+            # Refused whatever Connect `kco` talks to: a manifest `kco apply` takes, the operator takes too.
+            if smuggled := provider_placeholders(connector, CONFIG_PROVIDERS):
+                problems.append(f"{where}: {placeholder_problem(smuggled).message}")
+                continue
+            loaded.append(LoadedConnector(where, connector, document))
     names = [item.connector.spec.connector_name or item.connector.metadata.name for item in loaded]
     problems += [
         f"connector {name} is defined more than once" for name in sorted({n for n in names if names.count(n) > 1})

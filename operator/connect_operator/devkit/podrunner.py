@@ -16,7 +16,8 @@ volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's q
 apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secret-sourced EnvVars read,
 but they are checked as a kubelet's volume manager does before it starts a Pod's containers: a missing
 Secret keeps the Pod Pending (ContainerCreating, the kubelet's FailedMount message) until it exists,
-unless its volume is `optional`.
+unless its volume is `optional`. Each config provider's `allowed.paths` (which Connect requires to
+exist) becomes an empty folder of the Pod's, so placeholders stay unresolved.
 
 The Node carries a zone label (`NODE_ZONE`), and ConfigMap and downward-API volumes are written into
 the Pod's folder from the Pod as it is, downward-API files on every pass, as a kubelet keeps them up
@@ -527,6 +528,7 @@ class PodRunner:
             plugin_dir = self._local_path(running, container, str(_init_argument(pod, "--plugin-dir")))
             final = properties.parse(Path(output).read_text())
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
+            local |= _unmounted_allowed_paths(local, self._pod_dir(running) / "volumes")
             spec = properties.spec_from_properties(local, running.ip, REST_PORT, plugin_dir)
             running.worker = WorkerProcess(self._runtime, spec, self._pod_dir(running))
             running.worker.start()
@@ -709,6 +711,19 @@ def _init_container(pod: client.V1Pod) -> client.V1Container:
     if not containers:
         raise KeyError(f"Pod {pod.metadata.name} has no init container")
     return containers[0]
+
+
+def _unmounted_allowed_paths(worker: dict[str, str], volumes: Path) -> dict[str, str]:
+    """Each provider's allowed paths as empty folders under `volumes`: a worker stops at start when one
+    is missing, and no Secret volume is mounted here."""
+    moved: dict[str, str] = {}
+    for key, value in worker.items():
+        if key.startswith("config.providers.") and key.endswith(".param.allowed.paths"):
+            folders = [volumes / path.strip().lstrip("/") for path in value.split(",") if path.strip()]
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+            moved[key] = ",".join(str(folder) for folder in folders)
+    return moved
 
 
 def _init_argument(pod: client.V1Pod, flag: str) -> str | None:

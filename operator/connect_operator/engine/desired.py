@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,6 +103,23 @@ def secret_refs(connector: Connector) -> frozenset[tuple[str, str]]:
         for v in connector.spec.config.values()
         if isinstance(v, ConfigValueFrom)
     )
+
+
+def provider_placeholders(connector: Connector, providers: Iterable[str]) -> list[str]:
+    """The fields (`spec.class`, `spec.connectorName`, `spec.config.<key>`) whose plain value holds a
+    placeholder one of `providers` would resolve: a way around secretKeyRef and exposedSecrets.
+
+    Any `${<provider>:` counts, a superset of what Connect's own pattern resolves; placeholders of
+    providers not in the list (`${env:X}`) are left to Connect, which passes them on unresolved.
+    """
+    markers = [f"${{{provider}:" for provider in providers]
+    plain = {"spec.class": connector.spec.class_name, "spec.connectorName": connector.spec.connector_name or ""}
+    plain |= {
+        f"spec.config.{key}": normalise_value(value, lambda _: "")
+        for key, value in connector.spec.config.items()
+        if not isinstance(value, ConfigValueFrom)
+    }
+    return sorted(field for field, text in plain.items() if any(marker in text for marker in markers))
 
 
 def from_connector(

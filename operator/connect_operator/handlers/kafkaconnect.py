@@ -168,7 +168,9 @@ def reconcile(
     kafka_cluster_id = _claim_group(api, ref, body, spec, group, settings, client_config, claims)
     recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
     pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
-    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, group_id=group)
+    rendered = cluster.render(
+        ref, spec, settings.operator_image, pdb_api, operator_namespace=settings.operator_namespace, group_id=group
+    )
     # Before anything is created, in Kubernetes or in Kafka: all of it applies, or none.
     if refused := _dry_run(api, rendered.objects):
         events.warning(body, *refused)

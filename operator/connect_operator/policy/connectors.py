@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,12 +11,18 @@ from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1.connector import Connector
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
-from connect_operator.engine.desired import DesiredConnector, from_connector, keyed_digest, secret_refs
+from connect_operator.engine.desired import (
+    DesiredConnector,
+    from_connector,
+    keyed_digest,
+    provider_placeholders,
+    secret_refs,
+)
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.policy import secrets
 from connect_operator.policy.messages import validation_message
-from connect_operator.render.names import HANDLED_ANNOTATION
+from connect_operator.render.names import CONFIG_PROVIDERS, HANDLED_ANNOTATION
 from connect_operator.status.conditions import find, is_ready
 
 
@@ -55,6 +61,18 @@ def cluster_gone(cluster_name: str) -> Problem:
     )
 
 
+def placeholder_problem(fields: Sequence[str]) -> Problem:
+    """Plain values naming a provider the operator gives workers: they would read whatever file it may."""
+    named = ", ".join(f"${{{p}:...}}" for p in CONFIG_PROVIDERS)
+    return Problem(
+        "InvalidSpec",
+        f"{', '.join(fields)}: a plain value may not hold a config-provider placeholder the workers resolve "
+        f"({named}); reference a Secret listed in the KafkaConnect's spec.exposedSecrets with "
+        "valueFrom.secretKeyRef instead",
+        stalled=True,
+    )
+
+
 def connect_name(obj: Mapping[str, Any]) -> str:
     """The connector's name in Connect: the one it was created with, else spec.connectorName, else the name."""
     status = obj.get("status") or {}
@@ -85,7 +103,8 @@ def screen(
     objects: Mapping[str, Mapping[str, Any]],
     held: Mapping[str, Problem] | None = None,
 ) -> Screened:
-    """Parse each Connector object and check what needs no Secret value: limits, names, exposed Secrets.
+    """Parse each Connector object and check what needs no Secret value: placeholders in plain values,
+    limits, names, exposed Secrets.
 
     `held`: Connectors that must wait for a reason found elsewhere (a move the old cluster has not
     finished); they keep their name in Connect, so no other Connector can claim it meanwhile.
@@ -101,7 +120,9 @@ def screen(
         except ValidationError as exc:
             found.problems[name] = Problem("InvalidSpec", validation_message(exc, prefix=""), stalled=True)
             continue
-        problem = _limits_and_names(cluster_name, cluster_spec, connector, obj)
+        smuggled = provider_placeholders(connector, CONFIG_PROVIDERS)
+        problem = placeholder_problem(smuggled) if smuggled else None
+        problem = problem or _limits_and_names(cluster_name, cluster_spec, connector, obj)
         used = {secret for secret, _ in secret_refs(connector)}
         found.referenced.update(used)
         hidden = sorted(used - set(cluster_spec.exposed_secrets))

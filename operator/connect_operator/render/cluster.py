@@ -22,6 +22,7 @@ def render(
     spec: KafkaConnectSpec,
     operator_image: str,
     pdb_api_version: str = "policy/v1",
+    operator_namespace: str | None = None,
     group_id: str | None = None,
 ) -> Rendered:
     """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster."""
@@ -33,7 +34,7 @@ def render(
         companions.build_service_account(ref),
         configmap.build_configmap(ref, data),
         companions.build_service(ref),
-        companions.build_network_policy(ref),
+        companions.build_network_policy(ref, operator_namespace),
         companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
         deployment.build_deployment(ref, spec, digest, operator_image),
     )

@@ -36,8 +36,26 @@ def build_pod_disruption_budget(
     }
 
 
-def build_network_policy(ref: ClusterRef) -> dict[str, Any]:
-    """The REST port admits only the operator's Pods (any namespace) and the workers themselves."""
+# Set by Kubernetes on every namespace from 1.21 on (older clusters: the operator's must be labelled).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def build_network_policy(ref: ClusterRef, operator_namespace: str | None = None) -> dict[str, Any]:
+    """The REST port admits only the operator's Pods in its own namespace and the workers themselves.
+
+    Without `operator_namespace` no operator Pod is admitted: a Pod labelled like the operator in any
+    namespace a tenant controls must not reach the REST API.
+    """
+    peers: list[dict[str, Any]] = []
+    if operator_namespace:
+        peers.append(
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: operator_namespace}},
+                "podSelector": {"matchLabels": dict(names.OPERATOR_LABELS)},
+            }
+        )
+    # Without a namespaceSelector a podSelector means this namespace: the cluster's own workers.
+    peers.append({"podSelector": {"matchLabels": ref.selector_labels()}})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -47,10 +65,7 @@ def build_network_policy(ref: ClusterRef) -> dict[str, Any]:
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [
-                        {"namespaceSelector": {}, "podSelector": {"matchLabels": dict(names.OPERATOR_LABELS)}},
-                        {"podSelector": {"matchLabels": ref.selector_labels()}},
-                    ],
+                    "from": peers,
                     "ports": [{"port": REST_PORT, "protocol": "TCP"}],
                 }
             ],

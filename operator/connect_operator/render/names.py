@@ -42,7 +42,14 @@ RACK_DIR = "/etc/kco/rack"
 RACK_FILE = "rack"
 WORKER_PROPERTIES = "worker.properties"
 LOG4J_PROPERTIES = "log4j.properties"
+# The config provider that resolves Connectors' secretKeyRef values: it may read only SECRETS_ROOT.
 CONFIG_PROVIDER = "dir"
+# The workers' own: their SASL password, and nothing else. Connect gives connectors every provider a
+# worker configures, so this one is kept apart (and narrow) rather than letting CONFIG_PROVIDER read it.
+WORKER_CONFIG_PROVIDER = "kcoworker"
+# Placeholders of these are refused in a Connector's plain values, whether or not a given cluster's
+# workers configure them now (a cluster may add exposedSecrets or a SASL password later).
+CONFIG_PROVIDERS = (CONFIG_PROVIDER, WORKER_CONFIG_PROVIDER)
 
 
 @dataclass(frozen=True)

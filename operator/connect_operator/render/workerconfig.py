@@ -1,5 +1,9 @@
 """The worker properties a KafkaConnect asks for. Secrets appear only as config-provider placeholders.
 
+Connect resolves a connector's placeholders with the very providers the worker configures, so each
+provider is confined by `allowed.paths` to the Secrets it is for: a connector config naming any other
+file gets its placeholder back unresolved (the worker logs "The path ... is not allowed to be accessed").
+
 `rest.advertised.host.name` is left to the init container, which knows the Pod's IP.
 """
 
@@ -43,8 +47,40 @@ def internal_topic_names(spec: KafkaConnectSpec, group: str) -> tuple[str, str, 
     )
 
 
-def placeholder(secret: str, key: str, root: str) -> str:
-    return f"${{{names.CONFIG_PROVIDER}:{root}/{secret}:{key}}}"
+def placeholder(secret: str, key: str, root: str, provider: str = names.CONFIG_PROVIDER) -> str:
+    return f"${{{provider}:{root}/{secret}:{key}}}"
+
+
+def config_provider_properties(secrets_root: str | None, worker_secret_dirs: tuple[str, ...] = ()) -> dict[str, str]:
+    """The config providers and the only directories each may read (Connect: comma-separated, and a path
+    is inside one when it is under it component by component, after `..` is resolved).
+
+    A worker stops at start when an allowed path does not exist, so each provider comes only with a
+    directory the Pod mounts: `dir` with exposed Secrets (`secrets_root`), `kcoworker` with a password.
+    """
+    allowed: dict[str, str] = {}
+    if secrets_root:
+        allowed[names.CONFIG_PROVIDER] = secrets_root
+    if worker_secret_dirs:
+        allowed[names.WORKER_CONFIG_PROVIDER] = ",".join(worker_secret_dirs)
+    if not allowed:
+        return {}
+    properties = {"config.providers": ",".join(allowed)}
+    for provider, paths in allowed.items():
+        properties[f"config.providers.{provider}.class"] = DIRECTORY_PROVIDER
+        properties[f"config.providers.{provider}.param.allowed.paths"] = paths
+    return properties
+
+
+def worker_secret_dirs(spec: KafkaConnectSpec) -> tuple[str, ...]:
+    """The mounted Secrets the worker itself reads through a provider: its SASL password's, if any.
+
+    A TLS client key is not among them: the init step copies it into the keystore the worker opens directly.
+    """
+    auth = spec.authentication
+    if auth is None or auth.type not in SASL_MECHANISMS or auth.password_secret is None:
+        return ()
+    return (f"{names.KAFKA_AUTH_ROOT}/{auth.password_secret.secret_name}",)
 
 
 def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
@@ -66,8 +102,7 @@ def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
         "listeners": f"http://:{REST_PORT}",
         "rest.advertised.port": str(REST_PORT),
         "plugin.path": names.PLUGIN_DIR,
-        "config.providers": names.CONFIG_PROVIDER,
-        f"config.providers.{names.CONFIG_PROVIDER}.class": DIRECTORY_PROVIDER,
+        **config_provider_properties(names.SECRETS_ROOT if spec.exposed_secrets else None, worker_secret_dirs(spec)),
         **ROLLING_DEFAULTS,
     }
     properties.update(_security(spec))
@@ -102,7 +137,7 @@ def _jaas(auth: KafkaAuthentication) -> str:
     password = ""
     if auth.password_secret is not None:
         ref = auth.password_secret
-        password = placeholder(ref.secret_name, ref.key, names.KAFKA_AUTH_ROOT)
+        password = placeholder(ref.secret_name, ref.key, names.KAFKA_AUTH_ROOT, names.WORKER_CONFIG_PROVIDER)
     return f'{_LOGIN_MODULES[auth.type]} required username="{auth.username or ""}" password="{password}";'
 
 
