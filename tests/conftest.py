@@ -50,9 +50,14 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 # Under pytest-xdist (`make test`), each tier runs in a process of its own with its own broker, Connect
 # cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
-# The longest whole-loop test gets a process of its own.
+# The longest whole-loop tests (the operator killed mid-apply, a roll of three workers, a drain) get a
+# process of their own.
 _TIERS = {"contract": "connect", "kube": "kube"}
-_OWN_PROCESS = {"test_operator_whole_loop.py": "whole-loop"}
+_OWN_PROCESS = {
+    "test_operator_whole_loop.py": "whole-loop",
+    "test_rolling_restart.py": "whole-loop",
+    "test_drains.py": "whole-loop",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

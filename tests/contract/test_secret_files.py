@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.policy import kafkaconnect as policy
 from connect_operator.policy.secrets import SecretRead
-from connect_operator.render import kafkaclient, workerconfig
+from connect_operator.render import kafkaclient, names, workerconfig
 from connect_worker import podinit, properties, runtime, settings
 from tests.support import keys
 from tests.support.kafka_java import load_pem_keystore, resolve_directory_placeholder
@@ -83,7 +83,7 @@ def test_the_admin_client_gets_the_password_bytes_the_workers_placeholder_resolv
     spec = KafkaConnectSpec.model_validate({"bootstrapServers": "127.0.0.1:9", "authentication": SCRAM})
     uses = kafkaclient.secret_uses(spec)
     jaas = workerconfig.worker_properties(spec, "c")["sasl.jaas.config"]
-    assert 'password="${dir:/mnt/kco/kafka-auth/user:password}"' in jaas
+    assert f'password="${{{names.WORKER_CONFIG_PROVIDER}:/mnt/kco/kafka-auth/user:password}}"' in jaas
     for password in (b"p\xc3\xa4ss word ", b"hunter2"):
         folder = _mounted(tmp_path / password.hex(), "user", {"password": password})
         resolved = resolve_directory_placeholder(connect_runtime, folder, "password")
