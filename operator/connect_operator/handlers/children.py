@@ -15,12 +15,12 @@ from typing import Any
 
 import kopf
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.handlers import events
 from connect_operator.kube import client as kube
+from connect_operator.kube import resources
 from connect_operator.policy import children
 from connect_operator.policy import kafkaconnect as policy
 from connect_operator.render import cluster, names
@@ -94,12 +94,5 @@ def _desired(
 
 def _still_settled(api: client.ApiClient, namespace: str, name: str, uid: str) -> bool:
     """After a delete, read the owner itself: its own deletion (garbage collection) also deletes children."""
-    try:
-        owner: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, "kafkaconnects", name
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return str(owner["metadata"]["uid"]) == uid and children.owner_settled(owner)
+    owner = resources.kafkaconnect(api, namespace, name)
+    return owner is not None and str(owner["metadata"]["uid"]) == uid and children.owner_settled(owner)

@@ -15,8 +15,9 @@ import kopf
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from connect_operator.api.v1alpha1 import API_VERSION, GROUP, VERSION
+from connect_operator.api.v1alpha1 import API_VERSION
 from connect_operator.handlers import events
+from connect_operator.kube import resources
 from connect_operator.render import names, rack
 from connect_operator.settings import OperatorSettings
 
@@ -76,14 +77,9 @@ def _node_labels(core: client.CoreV1Api, name: str) -> dict[str, str] | None:
 
 def _warn_cluster(api: client.ApiClient, namespace: str, name: str, message: str) -> None:
     """A Warning Event on the KafkaConnect, where users look (its uid makes `kubectl describe` show it)."""
-    try:
-        owner: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, "kafkaconnects", name
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            return
-        raise
+    owner = resources.kafkaconnect(api, namespace, name)
+    if owner is None:
+        return
     reference = {
         "apiVersion": API_VERSION,
         "kind": "KafkaConnect",
