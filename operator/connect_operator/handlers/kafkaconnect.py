@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +19,19 @@ from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSp
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError
 from connect_operator.connect.models import ServerInfo
-from connect_operator.handlers import events
-from connect_operator.kafka import groups as kafka_groups
+from connect_operator.handlers import events, precheck
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
 from connect_operator.policy import groups
 from connect_operator.policy import kafkaconnect as policy
 from connect_operator.policy.messages import validation_message
-from connect_operator.render import cluster, kafkaclient, names, workerconfig
+from connect_operator.render import cluster, kafkaclient, workerconfig
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import initfailures
 from connect_operator.status import kafkaconnect as kc_status
 from connect_operator.status.conditions import rfc3339
-from connect_worker import properties as worker_properties
 
 PLURAL = "kafkaconnects"
 log = logging.getLogger(__name__)
@@ -52,7 +48,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec")
     def reconcile_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) -> None:
-        reconcile_or_hold(body, patch, settings, api, logger, _claims(kwargs["kafkaconnect_claims"]))
+        reconcile_or_hold(body, patch, settings, api, logger, precheck.claims_of(kwargs["kafkaconnect_claims"]))
 
     @kopf.timer(
         GROUP,
@@ -63,14 +59,14 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         initial_delay=settings.status_interval_seconds,
     )
     def refresh_kafkaconnect(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) -> None:
-        claims = _claims(kwargs["kafkaconnect_claims"])  # kopf passes each index by its function's name
+        claims = precheck.claims_of(kwargs["kafkaconnect_claims"])  # kopf passes each index by its function's name
         if body.status.get("observedGeneration") != body.meta.get("generation"):
             reconcile_or_hold(body, patch, settings, api, logger, claims)  # a missed or failed change
             return
         problem = policy.standing_problem(body.status)
         if problem is None or problem[0] == "GroupIdConflict":
             # Found here too: clusters merged before this check existed, or a holder deleted since.
-            problem = _group_conflict(groups.claim_of(body), claims)
+            problem = precheck.group_conflict(groups.claim_of(body), claims)
             if problem is not None and policy.is_new(body.status, problem):
                 events.warning(body, *problem)
         # The reconcile's warnings again, or a refresh would clear Degraded until the next reconcile.
@@ -80,31 +76,6 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             else ()
         )
         patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
-
-
-def _claims(index: kopf.Index[str, Any]) -> list[groups.GroupClaim]:
-    return [claim for key in index for claim in index[key]]
-
-
-def _group_conflict(me: groups.GroupClaim, claims: list[groups.GroupClaim]) -> policy.Problem | None:
-    held_by = groups.holder(me, claims)
-    return None if held_by is None else groups.conflict_problem(me, held_by)
-
-
-class HeldBack(Exception):
-    """Nothing is applied until something outside the spec is fixed (a Secret): reported, then retried."""
-
-    def __init__(self, reason: str, message: str, delay: float = 30.0) -> None:
-        super().__init__(message)
-        self.reason, self.message, self.delay = reason, message, delay
-
-
-class Unfinished(Exception):
-    """The reconcile could not finish for a reason that passes (Kafka unreachable): still under way, retried."""
-
-    def __init__(self, reason: str, message: str, delay: float = 30.0) -> None:
-        super().__init__(message)
-        self.reason, self.message, self.delay = reason, message, delay
 
 
 def reconcile_or_hold(
@@ -120,11 +91,11 @@ def reconcile_or_hold(
         previous = _announce(api, body, previous)
     try:
         patch.status.update(reconcile(body, settings, api, logger, previous, claims))
-    except Unfinished as unfinished:
+    except precheck.Unfinished as unfinished:
         in_flight = (unfinished.reason, unfinished.message)
         patch.status.update(observe(body, settings, api, previous, problem=None, warnings=(), in_flight=in_flight))
         raise kopf.TemporaryError(unfinished.message, delay=unfinished.delay) from None
-    except HeldBack as held:
+    except precheck.HeldBack as held:
         if policy.is_new(body.status, (held.reason, held.message)):
             events.warning(body, held.reason, held.message)
         patch.status.update(observe(body, settings, api, previous, problem=(held.reason, held.message), warnings=()))
@@ -162,17 +133,17 @@ def reconcile(
         return observe(body, settings, api, previous, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     group = groups.effective_group_id(
-        spec.group_id, previous.get("groupId"), _running_group(api, ref), ref.namespace, ref.name
+        spec.group_id, previous.get("groupId"), precheck.running_group(api, ref), ref.namespace, ref.name
     )
     client_config = _kafka_client_config(api, ref.namespace, spec)
-    kafka_cluster_id = _claim_group(api, ref, body, spec, group, settings, client_config, claims)
+    kafka_cluster_id = precheck.claim_group(api, ref, body, spec, group, settings, client_config, claims)
     recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
     pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(
         ref, spec, settings.operator_image, pdb_api, operator_namespace=settings.operator_namespace, group_id=group
     )
     # Before anything is created, in Kubernetes or in Kafka: all of it applies, or none.
-    if refused := _dry_run(api, rendered.objects):
+    if refused := precheck.dry_run(api, rendered.objects):
         events.warning(body, *refused)
         logger.warning("Applied nothing: %s", refused[1])
         return {**observe(body, settings, api, previous, problem=refused, warnings=()), **recorded}
@@ -192,56 +163,6 @@ def reconcile(
         problem = ("InternalTopicsInvalid", message)
         return {**observe(body, settings, api, previous, problem=problem, warnings=()), **recorded}
     return {**observe(body, settings, api, previous, problem=None, warnings=warnings), **recorded}
-
-
-def _running_group(api: client.ApiClient, ref: ClusterRef) -> str | None:
-    """The group.id the workers' ConfigMap carries: what a cluster created before status.groupId runs as."""
-    config_map = kube.get_config_map(api, ref.namespace, ref.config_map)
-    if config_map is None or not config_map.data or names.WORKER_PROPERTIES not in config_map.data:
-        return None
-    return worker_properties.parse(config_map.data[names.WORKER_PROPERTIES]).get("group.id")
-
-
-def _claim_group(
-    api: client.ApiClient,
-    ref: ClusterRef,
-    body: kopf.Body,
-    spec: KafkaConnectSpec,
-    group: str,
-    settings: OperatorSettings,
-    client_config: dict[str, str],
-    claims: list[groups.GroupClaim],
-) -> str | None:
-    """HeldBack unless the group is this cluster's to run; the Kafka cluster's id, for the others' checks."""
-    me = groups.GroupClaim(
-        ref.namespace, ref.name, ref.uid, str(body.meta.get("creationTimestamp", "")), group, spec.bootstrap_servers
-    )
-    try:
-        probed = kafka_groups.probe(spec.bootstrap_servers, group, settings.kafka_admin_timeout_seconds, client_config)
-    except kafka_groups.KafkaClientInvalid as exc:
-        raise HeldBack("KafkaClientInvalid", kafkaclient.redact(str(exc), client_config)) from None
-    except kafka_groups.KafkaUnreachable as exc:
-        raise Unfinished("KafkaUnreachable", kafkaclient.redact(str(exc), client_config)) from None
-    me = dataclasses.replace(me, kafka_cluster_id=probed.kafka_cluster_id)
-    if conflict := _group_conflict(me, claims):
-        raise HeldBack(*conflict)
-    has_workers = kube.get_deployment(api, ref.namespace, ref.workers) is not None
-    if in_use := groups.live_group_problem(group, probed.state, has_workers):
-        raise HeldBack(*in_use, delay=10.0)  # e.g. the workers of a deleted cluster still leaving
-    return probed.kafka_cluster_id
-
-
-def _dry_run(api: client.ApiClient, objects: Sequence[dict[str, Any]]) -> policy.Problem | None:
-    """The whole set through the API server's validation and admission first: all of it applies, or none."""
-    for obj in objects:
-        try:
-            kube.apply(api, obj, dry_run=True)
-        except ApiException as exc:
-            refused = policy.refusal(obj["kind"], obj["metadata"]["name"], exc.status, kube.refusal_message(exc))
-            if refused is None:
-                raise
-            return refused
-    return None
 
 
 def observe(
@@ -308,7 +229,7 @@ def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConne
     uses = kafkaclient.secret_uses(spec)
     found = policy.kafka_secret_values(uses, secrets.read_all(api, namespace, {use.secret for use in uses}))
     if isinstance(found, tuple):
-        raise HeldBack(*found)
+        raise precheck.HeldBack(*found)
     return kafkaclient.admin_config(spec, found)
 
 
@@ -335,9 +256,9 @@ def _ensure_topics(
     created, found = topics.ensure(spec.bootstrap_servers, wanted, settings.kafka_admin_timeout_seconds, client_config)
     problems = [kafkaclient.redact(p, client_config) for p in found]
     if any(p.startswith("cannot configure a Kafka client") for p in problems):
-        raise HeldBack("KafkaClientInvalid", "; ".join(problems))
+        raise precheck.HeldBack("KafkaClientInvalid", "; ".join(problems))
     if any(p.startswith("cannot reach Kafka") for p in problems):
-        raise Unfinished("KafkaUnreachable", "; ".join(problems))
+        raise precheck.Unfinished("KafkaUnreachable", "; ".join(problems))
     return created, problems
 
 
