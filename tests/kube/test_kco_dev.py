@@ -34,6 +34,10 @@ def test_kco_dev_runs_the_whole_loop_and_cleans_up(tmp_path: Path) -> None:
         env=dict(os.environ),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Not a terminal: a line when each step starts and one when it ends, no redrawing escape codes.
+    assert "  … the operator\n" in done.stdout and re.search(r"  ✓ the operator \(\d+\.\d s\)", done.stdout)
+    assert "\r" not in done.stdout and "\033[" not in done.stdout
+    assert "OS signals are ignored" not in done.stdout + done.stderr, "kopf's warnings go to the log file"
     assert f"export KUBECONFIG={tmp_path / 'kube' / 'kubeconfig'}" in done.stdout
     assert re.search(r"pipeline-source\s+RUNNING\s+1/1\s+yes", done.stdout)
     assert re.search(r"pipeline-sink\s+RUNNING\s+1/1\s+yes", done.stdout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import logging
 import sys
 import tempfile
 import threading
@@ -26,7 +27,7 @@ from connect_operator import runner
 from connect_operator.cli import main as cli
 from connect_operator.cli import manifests, output
 from connect_operator.connect.client import ConnectClient
-from connect_operator.devkit import k8sbuild
+from connect_operator.devkit import k8sbuild, progress
 from connect_operator.devkit.stack import FIELD_MANAGER, LocalStack
 from connect_operator.engine import syncing
 from connect_operator.engine.desired import DesiredConnector, from_connector
@@ -42,10 +43,15 @@ PIPELINE_INPUT = "pipeline-input.txt"
 PIPELINE_OUTPUT = "pipeline-output.txt"
 
 
+LOG_FILE = "kco-dev.log"
+
+
 def run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.filename] if args.filename else [EXAMPLES / "connectors"]
     loaded = manifests.load(paths)
     work_dir = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="kco-dev-"))
+    log_file = _log_to_file(work_dir)
+    print(f"kco dev: everything runs under {work_dir}; the operator's log is {log_file}", flush=True)
     try:
         if args.no_kube:
             return _run_connect_only(loaded, work_dir, args)
@@ -62,12 +68,13 @@ def _run_whole_loop(loaded: list[manifests.LoadedConnector], work_dir: Path, arg
     pipeline = work_dir / "pipeline"
     pipeline.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with LocalStack(work_dir, settings.cache_dir(), settings.kafka_home()) as stack:
+    shown = progress.Progress.to(sys.stdout)
+    with LocalStack(work_dir, settings.cache_dir(), settings.kafka_home(), phase=shown.phase) as stack:
         assert stack.api is not None and stack.timings is not None
         timings = stack.timings
         print(
             f"Broker {stack.bootstrap_servers} in {timings.broker:.1f} s; Kubernetes in {timings.control_plane:.1f} s; "
-            f"operator and pod runner in {timings.operator:.1f} s. Logs in {work_dir}",
+            f"operator and pod runner in {timings.operator:.1f} s.",
             flush=True,
         )
         print(f"export KUBECONFIG={stack.kubeconfig}\nkubectl get kafkaconnects,connectors", flush=True)
@@ -81,6 +88,7 @@ def _run_whole_loop(loaded: list[manifests.LoadedConnector], work_dir: Path, arg
             connectors.server_side_apply(body=body, namespace=NAMESPACE, field_manager=FIELD_MANAGER)
         stop_feed = threading.Event()
         threading.Thread(target=_feed, args=(pipeline / PIPELINE_INPUT, stop_feed), daemon=True).start()
+        view = progress.LiveBlock.to(sys.stdout)
         try:
             while True:
                 statuses = {
@@ -88,13 +96,9 @@ def _run_whole_loop(loaded: list[manifests.LoadedConnector], work_dir: Path, arg
                     for item in connectors.get(namespace=NAMESPACE).items
                 }
                 delivered = _count_lines(pipeline / PIPELINE_OUTPUT)
-                if sys.stdout.isatty() and not args.once:
-                    print("\033[2J\033[H", end="")
-                print(status_table(statuses))
-                print(
-                    f"\nPipeline: {delivered} lines delivered to {pipeline / PIPELINE_OUTPUT} "
-                    f"({time.monotonic() - started:.0f} s). Ctrl-C stops.",
-                    flush=True,
+                view.show(
+                    f"{status_table(statuses)}\n\nPipeline: {delivered} lines delivered to "
+                    f"{pipeline / PIPELINE_OUTPUT} ({time.monotonic() - started:.0f} s). Ctrl-C stops."
                 )
                 if args.once and delivered and statuses and all(_ready(s) for s in statuses.values()):
                     return cli.EXIT_OK
@@ -168,22 +172,36 @@ async def _live(url: str, pipeline_dir: Path, desired: dict[str, DesiredConnecto
         async with ConnectClient(url) as client:
             report = await cli.apply(client, desired, PlannerSettings(), wait_seconds=120)
             memory = report.memory
+            view = progress.LiveBlock.to(sys.stdout)
             while True:
                 report = await syncing.sync(client, desired, memory)
                 memory = report.memory
                 delivered = _count_lines(pipeline_dir / PIPELINE_OUTPUT)
-                if sys.stdout.isatty() and not once:
-                    print("\033[2J\033[H", end="")
-                print(output.table(report.results))
-                print(
-                    f"\nPipeline: {delivered} lines delivered to {pipeline_dir / PIPELINE_OUTPUT}. Ctrl-C stops.",
-                    flush=True,
+                view.show(
+                    f"{output.table(report.results)}\n\nPipeline: {delivered} lines delivered to "
+                    f"{pipeline_dir / PIPELINE_OUTPUT}. Ctrl-C stops."
                 )
                 if once and delivered and all(r.ready for r in report.results.values()):
                     return cli.EXIT_OK
                 await asyncio.sleep(2.0)
     finally:
         stop_feed.set()
+
+
+def _log_to_file(work_dir: Path) -> Path:
+    """Every log record (the operator's, kopf's, the clients') to a file, none on the terminal: the person
+    at it sees the steps and the table, and the first lines name the file for the rest."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / LOG_FILE
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    return path
 
 
 def _feed(path: Path, stop: threading.Event) -> None:

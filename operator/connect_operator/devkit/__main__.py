@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from connect_operator.devkit import k8sbuild
+from connect_operator.devkit import k8sbuild, progress
 from connect_operator.devkit.controlplane import ControlPlane, server_version
 from connect_worker import settings
 from connect_worker.errors import WorkerError
@@ -26,7 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             started = time.monotonic()
-            binaries = k8sbuild.build(cache)
+            shown = progress.Progress.to(sys.stdout)
+            try:
+                binaries = k8sbuild.locate(cache)
+                shown.cached(f"Kubernetes {k8sbuild.K8S_VERSION} (kube-apiserver, kube-controller-manager, etcd)")
+            except k8sbuild.BuildError:
+                print(
+                    f"Building Kubernetes {k8sbuild.K8S_VERSION} from Debian's source, once (about 4 minutes on "
+                    f"2 cores; cached in {cache} after that). Build log: "
+                    f"{cache / f'kubernetes-{k8sbuild.K8S_VERSION}-build.log'}",
+                    flush=True,
+                )
+                binaries = k8sbuild.build(cache, phase=shown.phase)
             print(f"kube-apiserver:          {binaries.apiserver}")
             print(f"kube-controller-manager: {binaries.controller_manager}")
             print(f"etcd:                    {binaries.etcd}")

@@ -8,6 +8,7 @@ the vendored 1.0.1, which breaks on Go 1.18 and later.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from connect_operator.devkit.progress import Phase, quiet
 from connect_worker.fetching import sha256_of
 
 K8S_VERSION = "1.20.2"
@@ -84,8 +86,11 @@ def go_binary() -> Path:
     return candidate
 
 
-def build(cache: Path, log_path: Path | None = None) -> ControlPlaneBinaries:
-    """Build once (idempotent): sources → OpenAPI definitions → the two binaries, cached by version."""
+def build(cache: Path, log_path: Path | None = None, phase: Phase = quiet) -> ControlPlaneBinaries:
+    """Build once (idempotent): sources → OpenAPI definitions → the two binaries, cached by version.
+
+    `phase` shows each step as it runs: a first build takes minutes, and silence looks like a hang.
+    """
     try:
         return locate(cache)
     except BuildError:
@@ -94,12 +99,13 @@ def build(cache: Path, log_path: Path | None = None) -> ControlPlaneBinaries:
     log_path = log_path or cache / f"kubernetes-{K8S_VERSION}-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    tarball = _fetch_source(cache / "downloads")
+    with phase(f"fetching Debian's {DEBIAN_SOURCE} {DEBIAN_VERSION} source package"):
+        tarball = _fetch_source(cache / "downloads")
     work = cache / f".kubernetes-{K8S_VERSION}-build"
     shutil.rmtree(work, ignore_errors=True)
     tree = work / "gopath" / "src" / "k8s.io" / "kubernetes"
     tree.parent.mkdir(parents=True)
-    with tarfile.open(tarball) as archive:
+    with phase("unpacking the source"), tarfile.open(tarball) as archive:
         archive.extractall(tree.parent, filter="fully_trusted")  # symlinks inside the tree are needed
     (tree.parent / f"kubernetes-{K8S_VERSION}").rename(tree)
     _replace_reflect2(tree)
@@ -113,14 +119,15 @@ def build(cache: Path, log_path: Path | None = None) -> ControlPlaneBinaries:
         "HOME": os.environ.get("HOME", "/root"),
     }
     with log_path.open("w") as log:
-        _run(
+        _step = functools.partial(_run_step, phase)
+        _step(
             [str(go), "build", "-o", str(work / "openapi-gen"), "./vendor/k8s.io/kube-openapi/cmd/openapi-gen"],
             tree,
             env,
             log,
             "building openapi-gen",
         )
-        _run(
+        _step(
             [
                 str(work / "openapi-gen"),
                 "-i",
@@ -143,7 +150,7 @@ def build(cache: Path, log_path: Path | None = None) -> ControlPlaneBinaries:
         out = home(cache) / "bin"
         out.mkdir(parents=True, exist_ok=True)
         for name in BINARIES:
-            _run(
+            _step(
                 [str(go), "build", "-ldflags", ldflags, "-o", str(out / name), f"./cmd/{name}"],
                 tree,
                 env,
@@ -155,6 +162,11 @@ def build(cache: Path, log_path: Path | None = None) -> ControlPlaneBinaries:
     )
     shutil.rmtree(work, ignore_errors=True)
     return locate(cache)
+
+
+def _run_step(phase: Phase, argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: IO[str], what: str) -> None:
+    with phase(what):
+        _run(argv, cwd, env, log, what)
 
 
 def _fetch_source(downloads: Path) -> Path:

@@ -17,7 +17,7 @@ from kubernetes import client, config, dynamic
 from connect_operator import runner
 from connect_operator.api import crdgen
 from connect_operator.api.v1alpha1 import GROUP
-from connect_operator.devkit import k8sbuild
+from connect_operator.devkit import k8sbuild, progress
 from connect_operator.devkit.controlplane import ControlPlane
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.settings import OperatorSettings
@@ -35,8 +35,11 @@ class StackTimings:
 
 
 class LocalStack:
-    def __init__(self, work_dir: Path, cache: Path, kafka_home: Path | None = None) -> None:
+    def __init__(
+        self, work_dir: Path, cache: Path, kafka_home: Path | None = None, phase: progress.Phase = progress.quiet
+    ) -> None:
         self.work_dir = work_dir
+        self._phase = phase
         self._cache = cache
         self._kafka_home = kafka_home
         self._stack = contextlib.ExitStack()
@@ -61,19 +64,23 @@ class LocalStack:
         binaries = k8sbuild.locate(self._cache)
         try:
             started = time.monotonic()
-            self.testbed = self._stack.enter_context(
-                Testbed(self.work_dir / "broker", self._cache, kafka_home=self._kafka_home, workers=0)
-            )
+            with self._phase("a Kafka-protocol broker (Tansu)"):
+                self.testbed = self._stack.enter_context(
+                    Testbed(self.work_dir / "broker", self._cache, kafka_home=self._kafka_home, workers=0)
+                )
             broker_at = time.monotonic()
-            self.plane = self._stack.enter_context(ControlPlane(binaries, self.work_dir / "kube"))
-            self.api = config.new_client_from_config(str(self.plane.endpoints.kubeconfig))
-            install_crds(self.api)
+            with self._phase("Kubernetes: etcd, kube-apiserver, kube-controller-manager and the CRDs"):
+                self.plane = self._stack.enter_context(ControlPlane(binaries, self.work_dir / "kube"))
+                self.api = config.new_client_from_config(str(self.plane.endpoints.kubeconfig))
+                install_crds(self.api)
             plane_at = time.monotonic()
-            self._stack.enter_context(self._operator())
+            with self._phase("the operator"):
+                self._stack.enter_context(self._operator())
             assert self.testbed.runtime is not None
-            self.pod_runner = self._stack.enter_context(
-                PodRunner(self.api, self.testbed.runtime, self.work_dir / "pods")
-            )
+            with self._phase("the pod runner (the kubelet's part)"):
+                self.pod_runner = self._stack.enter_context(
+                    PodRunner(self.api, self.testbed.runtime, self.work_dir / "pods")
+                )
             self.timings = StackTimings(broker_at - started, plane_at - broker_at, time.monotonic() - plane_at)
         except BaseException:
             self.stop()
