@@ -135,7 +135,8 @@ def from_connector(
         name=spec.connector_name or connector.metadata.name,
         class_name=spec.class_name,
         tasks_max=spec.tasks_max,
-        config={key: normalise_value(value, placeholder) for key, value in spec.config.items()},
+        config={key: normalise_value(value, placeholder) for key, value in spec.config.items()}
+        | (spec.error_handling.connect_config() if spec.error_handling else {}),
         state=spec.state.upper(),  # type: ignore[arg-type]  # the Literal values map one to one
         restart=spec.restart,
         task_restarts=tuple(spec.task_restarts),

@@ -23,12 +23,13 @@ from connect_operator.engine.inflight import InFlight
 from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.engine.results import ConnectorResult
-from connect_operator.handlers import events
+from connect_operator.handlers import events, precheck
 from connect_operator.handlers.kafkaconnect import rest_url
+from connect_operator.kafka import topics
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
-from connect_operator.policy import moves
-from connect_operator.render import names
+from connect_operator.policy import deadletters, moves
+from connect_operator.render import kafkaclient, names
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status import connector as connector_status
@@ -71,6 +72,8 @@ class ClusterSession:
         self._deadline, self._wake = deadline_seconds, wake
         self._rest: ConnectClient | None = None
         self.in_flight = InFlight(deadline_seconds, on_finished=wake)
+        # Dead letter queue topics known to exist: checked in Kafka once per loop, not once per sync.
+        self.queues_ready: set[str] = set()
 
     async def client(self, url: str) -> ConnectClient:
         if self._rest is not None and self._rest.base_url == url.rstrip("/"):
@@ -110,6 +113,9 @@ async def sync_once(
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
         await write_problem(api, by_name[name], problem, now)
+    queue_problems = await _ensure_dead_letter_queues(api, ref, cluster_spec, settings, declared, by_name, session)
+    for name, problem in queue_problems.items():
+        await write_problem(api, by_name[name], problem, now)
     arrived = _start_arrivals(declared, by_name)
     leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
     removed = declared.removed | leftovers
@@ -118,7 +124,7 @@ async def sync_once(
     try:
         report = await syncing.sync(
             await session.client(url),
-            declared.desired,
+            {n: d for n, d in declared.desired.items() if declared.owners[n] not in queue_problems},
             declared.memory,
             PlannerSettings(
                 unmanaged=cluster_spec.unmanaged_connectors,
@@ -126,7 +132,8 @@ async def sync_once(
             ),
             removed=frozenset(removed),
             protected=frozenset(
-                [policy.connect_name(by_name[n]) for n in declared.problems] + [policy.connect_name(o) for o in leaving]
+                [policy.connect_name(by_name[n]) for n in [*declared.problems, *queue_problems]]
+                + [policy.connect_name(o) for o in leaving]
             ),
             in_flight=session.in_flight,
             server_version=version,
@@ -152,6 +159,52 @@ async def sync_once(
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
         if owner in arrived:
             await _arrival_done(api, obj, ref)
+
+
+async def _ensure_dead_letter_queues(
+    api: client.ApiClient,
+    ref: ClusterRef,
+    cluster_spec: KafkaConnectSpec,
+    settings: OperatorSettings,
+    declared: policy.Declared,
+    by_name: Mapping[str, Mapping[str, Any]],
+    session: ClusterSession,
+) -> dict[str, policy.Problem]:
+    """Each declared dead letter queue topic created (cleanup.policy=delete) before Connect uses it: Connect
+    would otherwise make it itself, with one partition, or fail the task. Resource name → problem."""
+    owners = {connect_name: by_name[owner] for connect_name, owner in declared.owners.items()}
+    needed = deadletters.wanted(owners, session.queues_ready)
+    if not needed:
+        return {}
+    try:
+        client_config = await asyncio.to_thread(precheck.kafka_client_config, api, ref.namespace, cluster_spec)
+    except precheck.HeldBack as held:
+        return {declared.owners[n]: policy.Problem(held.reason, held.message, stalled=False) for n in needed}
+    queues = {q.topic: q for q in needed.values()}
+    wanted = [
+        topics.TopicWanted(q.topic, q.partitions, q.replication_factor, "dead letter queue", cleanup_policy="delete")
+        for q in queues.values()
+    ]
+    created, found = await asyncio.to_thread(
+        topics.ensure, cluster_spec.bootstrap_servers, wanted, settings.kafka_admin_timeout_seconds, client_config
+    )
+    failed = deadletters.failures(queues, [kafkaclient.redact(p, client_config) for p in found])
+    problems = {}
+    for connect_name, queue in needed.items():
+        obj = owners[connect_name]
+        if queue.topic in failed:
+            message = deadletters.problem_message(queue.topic, failed[queue.topic])
+            problems[declared.owners[connect_name]] = policy.Problem(
+                "DeadLetterQueueUnavailable", message, stalled=False
+            )
+            continue
+        if queue.topic in created:
+            events.normal(obj, "DeadLetterQueueCreated", f"Created topic {queue.topic} ({queue.partitions} partitions)")
+        await asyncio.to_thread(
+            resources.write_status, api, resources.CONNECTORS, obj, {"deadLetterQueue": queue.topic}
+        )
+    session.queues_ready |= set(queues) - set(failed)
+    return problems
 
 
 async def _arrivals_waiting(

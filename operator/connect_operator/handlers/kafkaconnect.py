@@ -135,7 +135,7 @@ def reconcile(
     group = groups.effective_group_id(
         spec.group_id, previous.get("groupId"), precheck.running_group(api, ref), ref.namespace, ref.name
     )
-    client_config = _kafka_client_config(api, ref.namespace, spec)
+    client_config = precheck.kafka_client_config(api, ref.namespace, spec)
     kafka_cluster_id = precheck.claim_group(api, ref, body, spec, group, settings, client_config, claims)
     recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
     pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
@@ -222,15 +222,6 @@ def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient)
         if ips:
             return f"http://{ips[0]}:{REST_PORT}"
     return ref.rest_url(REST_PORT)
-
-
-def _kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConnectSpec) -> dict[str, str]:
-    """The admin client's TLS/SASL settings from the referenced Secrets; HeldBack naming what is missing."""
-    uses = kafkaclient.secret_uses(spec)
-    found = policy.kafka_secret_values(uses, secrets.read_all(api, namespace, {use.secret for use in uses}))
-    if isinstance(found, tuple):
-        raise precheck.HeldBack(*found)
-    return kafkaclient.admin_config(spec, found)
 
 
 def _exposed_secret_warnings(body: kopf.Body, api: client.ApiClient) -> tuple[tuple[str, str], ...]:

@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.kafka import groups as kafka_groups
 from connect_operator.kube import client as kube
+from connect_operator.kube import secrets
 from connect_operator.policy import groups
 from connect_operator.policy import kafkaconnect as policy
 from connect_operator.render import kafkaclient, names
@@ -98,3 +99,12 @@ def dry_run(api: client.ApiClient, objects: Sequence[dict[str, Any]]) -> policy.
                 raise
             return refused
     return None
+
+
+def kafka_client_config(api: client.ApiClient, namespace: str, spec: KafkaConnectSpec) -> dict[str, str]:
+    """The admin client's TLS/SASL settings from the referenced Secrets; HeldBack naming what is missing."""
+    uses = kafkaclient.secret_uses(spec)
+    found = policy.kafka_secret_values(uses, secrets.read_all(api, namespace, {use.secret for use in uses}))
+    if isinstance(found, tuple):
+        raise HeldBack(*found)
+    return kafkaclient.admin_config(spec, found)

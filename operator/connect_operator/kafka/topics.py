@@ -1,4 +1,5 @@
-"""Ensure a Connect group's internal topics exist, compacted, before any worker starts."""
+"""Ensure topics exist before Connect uses them: a group's internal topics (compacted) before any worker
+starts, a connector's dead letter queue before the connector."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ class TopicWanted:
     name: str
     partitions: int
     replication_factor: int
-    role: str  # config, offset or status
+    role: str  # config, offset or status; or dead letter queue
+    cleanup_policy: str = "compact"
 
 
 def problems_with(configs: Mapping[str, str], partitions: int, wanted: TopicWanted) -> list[str]:
     """Why an existing topic must not be used as `wanted` (pure)."""
     found = []
     policy = configs.get("cleanup.policy", "delete")
-    if "compact" not in policy.split(","):
+    if wanted.cleanup_policy == "compact" and "compact" not in policy.split(","):
         found.append(
             f"topic {wanted.name} exists with cleanup.policy={policy}; Connect's {wanted.role} topic "
             "must be compacted (change it, or name another topic in spec.internalTopics)"
@@ -55,7 +57,7 @@ def ensure(
     if missing:
         futures = admin.create_topics(
             [
-                NewTopic(w.name, w.partitions, w.replication_factor, config={"cleanup.policy": "compact"})
+                NewTopic(w.name, w.partitions, w.replication_factor, config={"cleanup.policy": w.cleanup_policy})
                 for w in missing
             ],
             request_timeout=timeout,

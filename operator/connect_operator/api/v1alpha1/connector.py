@@ -67,6 +67,67 @@ class AutoRestartPolicy(_Spec):
     )
 
 
+class DeadLetterQueue(_Spec):
+    topic: str = Field(
+        min_length=1,
+        max_length=249,
+        pattern=r"^[a-zA-Z0-9._-]+$",
+        description="Where a sink puts the records it could not convert, transform or deliver.",
+    )
+    replication_factor: int = Field(default=3, ge=1, alias="replicationFactor", description="Replicas of the topic.")
+    partitions: int = Field(default=1, ge=1, description="Partitions of the topic, if the operator creates it.")
+    context_headers: bool = Field(
+        default=True,
+        alias="contextHeaders",
+        description="Add headers saying where each record came from and why it failed (__connect.errors.*).",
+    )
+
+
+class ErrorHandling(_Spec):
+    """Connect's errors.* settings as fields; the dead letter queue is for sink connectors."""
+
+    tolerance: Literal["none", "all"] = Field(
+        default="none", description="none: a bad record fails the task; all: it is skipped (and reported)."
+    )
+    retry_timeout_ms: int = Field(
+        default=0, ge=-1, alias="retryTimeoutMs", description="How long a failed operation is retried; -1: forever."
+    )
+    retry_max_delay_ms: int = Field(
+        default=60000, ge=0, alias="retryMaxDelayMs", description="The longest wait between retries."
+    )
+    log: bool = Field(default=False, description="Log each error, with the operation and the record's place.")
+    log_messages: bool = Field(
+        default=False, alias="logMessages", description="Include the record itself in those logs (beware: its data)."
+    )
+    dead_letter_queue: DeadLetterQueue | None = Field(
+        default=None,
+        alias="deadLetterQueue",
+        description="Sinks: a topic for the failed records, which the operator creates before the connector.",
+    )
+
+    def connect_config(self) -> dict[str, str]:
+        """The errors.* keys Connect reads, as it stores them."""
+        config = {
+            "errors.tolerance": self.tolerance,
+            "errors.retry.timeout": str(self.retry_timeout_ms),
+            "errors.retry.delay.max.ms": str(self.retry_max_delay_ms),
+            "errors.log.enable": _flag(self.log),
+            "errors.log.include.messages": _flag(self.log_messages),
+        }
+        if self.dead_letter_queue is not None:
+            queue = self.dead_letter_queue
+            config |= {
+                "errors.deadletterqueue.topic.name": queue.topic,
+                "errors.deadletterqueue.topic.replication.factor": str(queue.replication_factor),
+                "errors.deadletterqueue.context.headers.enable": _flag(queue.context_headers),
+            }
+        return config
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 class ConnectorSpec(_Spec):
     cluster: str = Field(
         min_length=1,
@@ -101,6 +162,22 @@ class ConnectorSpec(_Spec):
     auto_restart: AutoRestartPolicy | None = Field(
         default=None, alias="autoRestart", description="Overrides the cluster's auto-restart defaults."
     )
+    error_handling: ErrorHandling | None = Field(
+        default=None,
+        alias="errorHandling",
+        description="Tolerance, retries, error logs and a dead letter queue (Connect's errors.* keys, which "
+        "config may then not set).",
+    )
+
+    @model_validator(mode="after")
+    def _errors_set_once(self) -> ConnectorSpec:
+        if self.error_handling is not None:
+            clashes = sorted(key for key in self.config if key.startswith("errors."))
+            if clashes:
+                raise ValueError(
+                    f"config may not set {', '.join(clashes)} when spec.errorHandling is set: it sets them"
+                )
+        return self
 
     @field_validator("config")
     @classmethod
@@ -173,6 +250,11 @@ class ConnectorStatus(BaseModel):
     offsets: list[dict[str, Any]] | None = Field(default=None, description="Offsets listed by the last list request.")
     sync: dict[str, Any] | None = Field(
         default=None, description="The sync engine's memory of this connector (writes, restarts, handled ids)."
+    )
+    dead_letter_queue: str | None = Field(
+        default=None,
+        alias="deadLetterQueue",
+        description="The dead letter queue topic, once it exists in Kafka (created by the operator if it did not).",
     )
 
 
