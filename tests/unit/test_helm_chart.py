@@ -383,3 +383,8 @@ def test_notes_say_what_was_installed(chart: helm.Chart) -> None:
     notes = chart.render(OPTIONS["argocd-health"], name=RELEASE, namespace=NAMESPACE)
     text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
     assert f"kubectl -n {NAMESPACE} get configmap {FULLNAME}-argocd-health -o yaml" in text
+    assert "grafana" not in text.lower()
+    notes = chart.render(OPTIONS["grafana-dashboard"], name=RELEASE, namespace=NAMESPACE)
+    text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
+    expected = f"ConfigMap {FULLNAME}-grafana-dashboard in namespace {NAMESPACE}, labelled grafana_dashboard=1"
+    assert expected in text
