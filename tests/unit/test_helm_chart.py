@@ -38,6 +38,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "service-monitor": {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}}},
     "no-metrics": {"metrics": {"enabled": False}},
     "argocd-health": {"argocd": {"healthCheckConfigMap": {"enabled": True}}},
+    "grafana-dashboard": {"grafana": {"dashboard": {"enabled": True}}},
+    "grafana-dashboard-elsewhere": {
+        "grafana": {
+            "dashboard": {
+                "enabled": True,
+                "labelKey": "example.com/dashboard",
+                "labelValue": "kco",
+                "namespace": "default",
+            }
+        }
+    },
     "json-logs": {"logFormat": "json"},
     "resources": {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}},
     "image-digest": {"image": {"repository": "registry.example/kco", "digest": "sha256:" + "ab" * 32}},
@@ -111,6 +122,11 @@ def test_every_option_lints_clean_and_passes_the_values_schema(chart: helm.Chart
         {"metrics": {"port": 70000}},
         {"argocd": {"healthCheckConfigMap": {"enabled": "yes"}}},
         {"argocd": {"healthCheckConfigMap": {"namespace": "argocd"}}},
+        {"grafana": {"dashboard": {"enabled": "true"}}},
+        {"grafana": {"dashboard": {"labelValue": 1}}},
+        {"grafana": {"dashboard": {"labelKey": "not a label"}}},
+        {"grafana": {"dashboard": {"namespace": "Monitoring"}}},
+        {"grafana": {"dashboard": {"folder": "Kafka"}}},
     ],
     ids=str,
 )
@@ -300,6 +316,9 @@ def test_the_service_monitor_scrapes_the_metrics_service(chart: helm.Chart) -> N
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     assert [e["port"] for e in monitor["spec"]["endpoints"]] == [p["name"] for p in service["spec"]["ports"]]
+    # The metrics' namespace label is the KafkaConnect's, which the Grafana dashboard filters by: Prometheus
+    # must keep it rather than rename it exported_namespace in favour of the operator's own namespace.
+    assert [e["honorLabels"] for e in monitor["spec"]["endpoints"]] == [True]
     with pytest.raises(helm.HelmRenderError, match=r"needs metrics\.enabled"):
         chart.render({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}}, name=RELEASE)
 
@@ -316,6 +335,24 @@ def test_the_argocd_health_config_map_carries_the_shipped_script_under_the_argoc
         "resource.customizations.health.kco.dev_Connector",
         "resource.customizations.health.kco.dev_KafkaConnect",
     }, "the keys docs/operating.md names"
+
+
+def test_the_grafana_dashboard_config_map_carries_the_shipped_json_verbatim_with_the_sidecar_label(
+    chart: helm.Chart,
+) -> None:
+    assert not find(render(chart, {}), "ConfigMap"), "no dashboard unless asked"
+    dashboard = (CHART / "files" / "grafana-dashboard.json").read_text()
+    (config_map,) = find(render(chart, OPTIONS["grafana-dashboard"]), "ConfigMap")
+    assert config_map["metadata"]["name"] == f"{FULLNAME}-grafana-dashboard"
+    assert config_map["metadata"]["namespace"] == NAMESPACE
+    # The label Grafana's sidecar looks for by default (grafana and kube-prometheus-stack charts).
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["data"] == {"kafka-connect-operator.json": dashboard}, "the file, byte for byte"
+    (elsewhere,) = find(render(chart, OPTIONS["grafana-dashboard-elsewhere"]), "ConfigMap")
+    assert elsewhere["metadata"]["namespace"] == "default"
+    assert elsewhere["metadata"]["labels"]["example.com/dashboard"] == "kco"
+    assert "grafana_dashboard" not in elsewhere["metadata"]["labels"]
+    assert elsewhere["data"] == config_map["data"]
 
 
 def test_options_reach_the_deployment(chart: helm.Chart) -> None:
@@ -346,3 +383,8 @@ def test_notes_say_what_was_installed(chart: helm.Chart) -> None:
     notes = chart.render(OPTIONS["argocd-health"], name=RELEASE, namespace=NAMESPACE)
     text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
     assert f"kubectl -n {NAMESPACE} get configmap {FULLNAME}-argocd-health -o yaml" in text
+    assert "grafana" not in text.lower()
+    notes = chart.render(OPTIONS["grafana-dashboard"], name=RELEASE, namespace=NAMESPACE)
+    text = next(t for p, t in notes.items() if p.endswith("NOTES.txt"))
+    expected = f"ConfigMap {FULLNAME}-grafana-dashboard in namespace {NAMESPACE}, labelled grafana_dashboard=1"
+    assert expected in text
