@@ -67,3 +67,11 @@ def test_exit_2_when_an_input_is_not_understood(
 ) -> None:
     assert main(["import", "-f", _write(tmp_path, name, text)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_folder_is_read_file_by_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path, "b.json", json.dumps({"name": "b", "config": {"connector.class": "C"}}))
+    _write(tmp_path, "a.yaml", CONNECTOR)
+    _write(tmp_path, "notes.txt", "not read")
+    assert main(["import", "-f", str(tmp_path), "--cluster", "main"]) == 0
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(capsys.readouterr().out)] == ["files", "b"]

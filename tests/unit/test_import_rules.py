@@ -228,3 +228,26 @@ def test_other_kinds_are_reported_and_shapeless_documents_not_understood() -> No
         documents.convert({"hello": "world"}, "f", "main")
     with pytest.raises(NotUnderstood):
         documents.convert(["a", "list"], "f", "main")
+
+
+def test_labels_and_annotations_are_carried_and_the_other_operators_own_reported() -> None:
+    connector = _strimzi_connector({"class": "C"}, team="orders")
+    connector["metadata"]["annotations"] = {"strimzi.io/restart": "true", "owner": "me"}
+    converted = documents.convert(connector, "f", None)
+    metadata = _only(converted)["metadata"]
+    assert metadata == {"name": "src", "labels": {"team": "orders"}, "annotations": {"owner": "me"}}
+    assert "spec.restart" in _dropped(converted)["metadata.annotations.strimzi.io/restart"]
+
+
+def test_cfk_secret_mount_paths_are_kept_verbatim_with_a_note() -> None:
+    value = "${file:/mnt/secrets/creds/plain.txt:password}"
+    connector = {
+        "apiVersion": "platform.confluent.io/v1beta1",
+        "kind": "Connector",
+        "metadata": {"name": "c"},
+        "spec": {"class": "C", "connectClusterRef": {"name": "connect"}, "configs": {"password": value}},
+    }
+    converted = documents.convert(connector, "f", None)
+    assert _only(converted)["spec"]["config"] == {"password": value}
+    (note,) = converted.findings
+    assert not note.dropped and "/mnt/secrets/" in note.reason

@@ -25,12 +25,24 @@ def _documents(path: Path) -> list[Any]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
+def _files(paths: list[str]) -> list[Path]:
+    """The files named, a folder's .yaml, .yml and .json files in name order (as `kco apply -f` reads)."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml", ".json"}))
+        else:
+            found.append(path)
+    return found
+
+
 def run(paths: list[str], cluster: str | None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     # Looked up at the call, not bound at import: tests and callers may have replaced the streams.
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     result, understood = Converted(), True
-    for name in paths:
-        path = Path(name)
+    for path in _files(paths):
+        name = str(path)
         try:
             parsed = _documents(path)
         except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:

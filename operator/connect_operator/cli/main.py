@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_parser = commands.add_parser(
         "import", help="Strimzi, Confluent for Kubernetes or Connect REST definitions as kco.dev manifests"
     )
-    import_parser.add_argument("-f", "--filename", action="append", required=True, help="a file; repeatable")
+    import_parser.add_argument("-f", "--filename", action="append", required=True, help="file or folder; repeatable")
     import_parser.add_argument(
         "--cluster", help="the KafkaConnect for Connectors that name none (required for REST bodies)"
     )

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import API_VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import OWNED_WORKER_KEYS, OWNED_WORKER_PREFIXES, KafkaConnectSpec
+from connect_operator.importing.meta import carried
 from connect_operator.importing.report import Converted, NotUnderstood
 from connect_operator.importing.values import NotAScalar, connect_string, dns_name
 
@@ -105,9 +106,7 @@ class _Cluster:
         if "bootstrapServers" not in self.spec:
             self.drop("bootstrapServers", "none given, and a KafkaConnect needs it: no KafkaConnect written")
             return
-        metadata: dict[str, Any] = {"name": str(meta.get("name", ""))}
-        if meta.get("namespace"):
-            metadata["namespace"] = meta["namespace"]
+        metadata = carried(meta, self.source, self.out)
         try:
             KafkaConnectSpec.model_validate(self.spec)
         except ValidationError as exc:

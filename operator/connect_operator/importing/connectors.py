@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import API_VERSION
 from connect_operator.api.v1alpha1.connector import Connector
+from connect_operator.importing.meta import carried as meta_carried
 from connect_operator.importing.report import Converted, NotUnderstood
 from connect_operator.importing.values import (
     NotAScalar,
@@ -27,14 +28,20 @@ class Declared:
 
     source: str  # names the input in findings
     name: str  # the connector's name in Connect
-    metadata_name: str | None  # the input's own object name, kept when Kubernetes accepted it already
-    namespace: str | None
+    # The input's own metadata (meta.carried), kept when Kubernetes accepted the object already; None for
+    # REST bodies, whose name may be one Kubernetes refuses.
+    metadata: Mapping[str, Any] | None
     cluster: str | None
     class_name: str | None
     tasks_max: int | None
     # Strimzi resolves ${secrets:ns/name:key} with its KubernetesSecretConfigProvider: such values become
     # valueFrom.secretKeyRef. Elsewhere a provider named "secrets" may be anything, so they stay verbatim.
     strimzi_secrets: bool = False
+    # CFK mounts a Connect's mountedSecrets under /mnt/secrets, which ${file:...} values then read.
+    cfk_mounts: bool = False
+
+
+_CFK_MOUNTS = "/mnt/secrets/"
 
 
 def build(declared: Declared, config: Mapping[str, Any], spec_extra: Mapping[str, Any], out: Converted) -> None:
@@ -57,15 +64,14 @@ def build(declared: Declared, config: Mapping[str, Any], spec_extra: Mapping[str
     if declared.cluster is None:
         raise NotUnderstood(f"{src}: no Connect cluster named (strimzi.io/cluster, connectClusterRef): give --cluster")
 
-    metadata: dict[str, Any] = {"name": declared.metadata_name or declared.name}
-    if declared.metadata_name is None and not is_dns_label(declared.name):
-        metadata["name"] = dns_name(declared.name)
-    if declared.namespace:
-        metadata["namespace"] = declared.namespace
+    if declared.metadata is not None:
+        metadata = dict(declared.metadata)
+    else:
+        metadata = {"name": declared.name if is_dns_label(declared.name) else dns_name(declared.name)}
     spec: dict[str, Any] = {"cluster": declared.cluster}
     if metadata["name"] != declared.name:
         spec["connectorName"] = declared.name
-        why = "is not a Kubernetes name" if declared.metadata_name is None else "is not the resource's name"
+        why = "is not a Kubernetes name" if declared.metadata is None else "is not the resource's name"
         out.note(
             src,
             "name",
@@ -139,6 +145,13 @@ def _config(config: Mapping[str, Any], declared: Declared, out: Converted) -> di
                 "spec.exposedSecrets",
             )
             continue
+        if declared.cfk_mounts and _CFK_MOUNTS in text:
+            out.note(
+                declared.source,
+                field,
+                f"kept verbatim, but {_CFK_MOUNTS} is where CFK mounts Secrets; "
+                "this operator does not: use valueFrom.secretKeyRef and spec.exposedSecrets",
+            )
         carried[key] = text
     return carried
 
@@ -199,8 +212,7 @@ def from_strimzi(obj: Mapping[str, Any], cluster_flag: str | None, out: Converte
     declared = Declared(
         source=src,
         name=name,
-        metadata_name=name,
-        namespace=meta.get("namespace"),
+        metadata=meta_carried(meta, src, out, consumed={"strimzi.io/cluster"}),
         cluster=labels.get("strimzi.io/cluster") or cluster_flag,
         class_name=_str(spec.get("class")),
         tasks_max=_tasks_field(spec.get("tasksMax"), src, "spec.tasksMax"),
@@ -237,11 +249,11 @@ def from_cfk(obj: Mapping[str, Any], cluster_flag: str | None, out: Converted) -
     declared = Declared(
         source=src,
         name=str(spec.get("name") or metadata_name),
-        metadata_name=metadata_name,
-        namespace=meta.get("namespace"),
+        metadata=meta_carried(meta, src, out),
         cluster=ref.get("name") or cluster_flag,
         class_name=_str(spec.get("class")),
         tasks_max=_tasks_field(spec.get("taskMax"), src, "spec.taskMax"),
+        cfk_mounts=True,
     )
     build(declared, spec.get("configs") or {}, extra, out)
 
@@ -267,8 +279,7 @@ def from_rest(body: Mapping[str, Any], stem: str, cluster_flag: str | None, out:
     declared = Declared(
         source=src,
         name=connect_string(name),
-        metadata_name=None,
-        namespace=None,
+        metadata=None,
         cluster=cluster_flag,
         class_name=None,
         tasks_max=None,
