@@ -1,7 +1,8 @@
-"""`kco apply | diff | status | dev`: Connector manifests synced to any Connect cluster.
+"""`kco apply | diff | status | dev | import`: Connector manifests synced to any Connect cluster.
 
 Exit codes: 0 done and every connector ready (diff: no difference); 1 a connector is not ready,
 invalid or failed (diff: differences); 2 bad manifests or arguments; 3 Connect unreachable.
+import: 0 everything carried; 1 something not carried (listed on stderr); 2 an input not understood.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from connect_operator.cli import manifests, output
+from connect_operator.cli import importer, manifests, output
 from connect_operator.connect import errors
 from connect_operator.connect.client import ConnectClient, Timeouts
 from connect_operator.engine import actions as act
@@ -165,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-kube", action="store_true", help="no Kubernetes: a Connect cluster and the sync engine only"
     )
     dev_parser.set_defaults(handler=None)
+
+    import_parser = commands.add_parser(
+        "import", help="Strimzi, Confluent for Kubernetes or Connect REST definitions as kco.dev manifests"
+    )
+    import_parser.add_argument("-f", "--filename", action="append", required=True, help="file or folder; repeatable")
+    import_parser.add_argument(
+        "--cluster", help="the KafkaConnect for Connectors that name none (required for REST bodies)"
+    )
+    import_parser.set_defaults(handler=None)
     return parser
 
 
@@ -175,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             from connect_operator.cli import dev  # the local stack is needed by `dev` only
 
             return dev.run(args)
+        if args.command == "import":
+            return importer.run(args.filename, args.cluster)
         code: int = asyncio.run(args.handler(args))
         return code
     except manifests.ManifestError as exc:
