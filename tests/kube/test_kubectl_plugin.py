@@ -29,10 +29,10 @@ pytestmark = pytest.mark.kube
 PLUGIN = Path(sys.executable).with_name("kubectl-kco")
 
 
-def kco(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def kco(kubeconfig: Path, *args: str, executable: Path = PLUGIN) -> subprocess.CompletedProcess[str]:
     # Only $KUBECONFIG says where the cluster is, as for kubectl; no HOME config to fall back on.
     env = {"PATH": os.environ["PATH"], "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)}
-    return subprocess.run([str(PLUGIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([str(executable), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def connectors(crds: dynamic.DynamicClient) -> Any:
@@ -142,6 +142,10 @@ def test_status_lists_the_resources_across_namespaces_and_refusals_exit_1(
         assert [i["name"] for i in json.loads(here.stdout)["items"]] == ["gamma"]
         east = kco(kubeconfig, "status", "-n", namespace, "--cluster", "east")
         assert [line.split()[1] for line in east.stdout.splitlines()[1:]] == ["alpha"]
+
+        # kubectl's plugin completion: the Connectors of the namespace the typed flags name, from the server.
+        completed = kco(kubeconfig, "pause", "-n", namespace, "", executable=PLUGIN.with_name("kubectl_complete-kco"))
+        assert completed.stdout.splitlines() == ["alpha", "beta", ":4"]
 
         missing = kco(kubeconfig, "pause", "nope", "-n", namespace)
         assert missing.returncode == 1
