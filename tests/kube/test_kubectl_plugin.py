@@ -154,6 +154,17 @@ def test_status_lists_the_resources_across_namespaces_and_refusals_exit_1(
         assert running.returncode == 1
         assert "offsets" not in connectors(crds).get(namespace=namespace, name="alpha").to_dict()["spec"]
         assert "needs spec.state: stopped" in running.stderr
+        # Stopped first, the reset is written: the whole request, by the plugin's own field manager.
+        assert kco(kubeconfig, "stop", "alpha", "-n", namespace).returncode == 0
+        reset = kco(kubeconfig, "offsets", "reset", "alpha", "-n", namespace, "-o", "json")
+        assert reset.returncode == 0, reset.stderr
+        stored = connectors(crds).get(namespace=namespace, name="alpha").to_dict()
+        assert stored["spec"]["state"] == "stopped"
+        reset_id = json.loads(reset.stdout)["offsets"]
+        assert stored["spec"]["offsets"] == {"id": reset_id, "action": "reset", "offsets": []}
+        managers = {f["manager"] for f in stored["metadata"]["managedFields"] if "f:spec" in (f.get("fieldsV1") or {})}
+        assert "kubectl-kco" in managers
+
         assert kco(kubeconfig, "restart").returncode == 2
         no_context = kco(kubeconfig, "status", "--context", "nowhere")
         assert no_context.returncode == 1
