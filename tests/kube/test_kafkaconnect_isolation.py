@@ -97,7 +97,7 @@ def operator_of_two(
         yield running
 
 
-def test_two_same_named_clusters_in_two_namespaces_run_as_two_groups_and_keep_them(
+def test_two_same_named_clusters_in_two_namespaces_run_as_two_groups(
     operator_of_two: RunningOperator,
     crds: dynamic.DynamicClient,
     api: client.ApiClient,
@@ -120,22 +120,33 @@ def test_two_same_named_clusters_in_two_namespaces_run_as_two_groups_and_keep_th
     topics = AdminClient({"bootstrap.servers": testbed.bootstrap_servers}).list_topics(timeout=10).topics
     assert {f"{ns}.connect-configs" for ns in groups} <= set(topics)
 
-    # A cluster from before status.groupId (its ConfigMap says group.id=connect) keeps the group it runs with.
-    client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-        "kco.dev", "v1alpha1", namespace, "kafkaconnects", "connect", {"status": {"groupId": None}}
-    )
-    legacy = {**running_in(api, namespace), "group.id": "connect"}
-    client.CoreV1Api(api).patch_namespaced_config_map(
-        "connect-connect-config", namespace, {"data": {"worker.properties": properties.render(legacy)}}
-    )
-    kafkaconnects.patch(namespace=namespace, name="connect", content_type=MERGE, body={"spec": {"replicas": 2}})
 
-    def regenerated() -> Any:
-        current = kafkaconnects.get(namespace=namespace, name="connect")
-        return current if current.status.get("observedGeneration") == 2 and current.status.get("groupId") else None
-
-    assert poll_until(regenerated, 60, "generation 2 acted on").status["groupId"] == "connect"
-    assert running_in(api, namespace)["group.id"] == "connect"
+def test_a_cluster_from_before_group_ids_keeps_the_group_its_workers_run_with(
+    control_plane: ControlPlane, crds: dynamic.DynamicClient, api: client.ApiClient, namespace: str, testbed: Testbed
+) -> None:
+    """As after an upgrade: an earlier operator left a ConfigMap whose group.id is the name alone, and no
+    status.groupId; the operator starts and keeps that group rather than moving to <namespace>.<name>."""
+    kafkaconnects = _kafkaconnects(crds)
+    created = kafkaconnects.create(namespace=namespace, body=_manifest(namespace, testbed, "connect"))
+    earlier = {"group.id": "connect", "config.storage.topic": "connect-configs"}
+    owner = client.V1OwnerReference(
+        api_version=API_VERSION, kind="KafkaConnect", name="connect", uid=created.metadata.uid
+    )
+    client.CoreV1Api(api).create_namespaced_config_map(
+        namespace,
+        client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="connect-connect-config", owner_references=[owner]),
+            data={"worker.properties": properties.render(earlier)},
+        ),
+    )
+    settings = OperatorSettings(
+        kubeconfig=str(control_plane.endpoints.kubeconfig), namespaces=(namespace,), status_interval_seconds=2
+    )
+    with running_operator(settings):
+        current = _settled(kafkaconnects, namespace, "connect", "the earlier cluster acted on")
+        assert current.status["groupId"] == "connect"
+        assert running_in(api, namespace)["group.id"] == "connect"
+        assert running_in(api, namespace)["config.storage.topic"] == "connect-configs"
 
 
 def running_in(api: client.ApiClient, namespace: str) -> dict[str, str]:
