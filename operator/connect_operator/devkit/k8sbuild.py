@@ -34,7 +34,10 @@ DEB_SRC_LINE = (
 )
 REFLECT2_PACKAGE = "golang-github-modern-go-reflect2-dev"
 REFLECT2_SOURCE = Path("/usr/share/gocode/src/github.com/modern-go/reflect2")
-BINARIES = ("kube-apiserver", "kube-controller-manager")
+CONTROL_PLANE_BINARIES = ("kube-apiserver", "kube-controller-manager")
+# The node: Pods scheduled, run by a kubelet on containerd, ClusterIP Services routed by kube-proxy.
+NODE_BINARIES = ("kubelet", "kube-scheduler", "kube-proxy")
+BINARIES = CONTROL_PLANE_BINARIES + NODE_BINARIES
 _OPENAPI_SKIP = ("vendor/k8s.io/code-generator/", "vendor/k8s.io/sample-apiserver/")
 _OPENAPI_ROOTS = ("pkg", "cmd", "plugin", "vendor/k8s.io")
 
