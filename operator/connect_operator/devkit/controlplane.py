@@ -18,6 +18,7 @@ from types import TracebackType
 
 import yaml
 
+from connect_operator.devkit import kubeversions
 from connect_operator.devkit import pki as pki_module
 from connect_operator.devkit.k8sbuild import ControlPlaneBinaries
 from connect_worker import ports
@@ -34,6 +35,11 @@ class Endpoints:
     kubeconfig: Path
     admin_token: str
     ca_cert: Path
+    pki: pki_module.Pki
+
+    @property
+    def secure_port(self) -> int:
+        return int(self.server.rsplit(":", 1)[1])
 
 
 class ControlPlane:
@@ -97,7 +103,7 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
                 f"--secure-port={secure_port}",
-                "--insecure-port=0",
+                *kubeversions.apiserver_version_flags(self._binaries.version),
                 f"--tls-cert-file={keys.serving_cert}",
                 f"--tls-private-key-file={keys.serving_key}",
                 f"--client-ca-file={keys.ca_cert}",
@@ -110,9 +116,13 @@ class ControlPlane:
                 # A loopback advertise address makes the default endpoint reconciler log errors forever.
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
+                # For a node's kubelet (logs, exec): it trusts the same CA, and is dialled at its InternalIP.
+                f"--kubelet-client-certificate={pki_module.kubelet_client(keys)[0]}",
+                f"--kubelet-client-key={pki_module.kubelet_client(keys)[1]}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
             ],
         )
-        self._endpoints = Endpoints(server, self.work_dir / "kubeconfig", admin_token, keys.ca_cert)
+        self._endpoints = Endpoints(server, self.work_dir / "kubeconfig", admin_token, keys.ca_cert, keys)
         _write_kubeconfig(self._endpoints.kubeconfig, server, keys.ca_cert, admin_token, ADMIN_USER)
         self._wait_ready(f"{server}/readyz", admin_token, keys.ca_cert, timeout)
         cm_kubeconfig = self.work_dir / "controller-manager.kubeconfig"
@@ -126,7 +136,7 @@ class ControlPlane:
                 f"--authorization-kubeconfig={cm_kubeconfig}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={cm_port}",
-                "--port=0",
+                *kubeversions.controller_manager_version_flags(self._binaries.version),
                 "--leader-elect=false",
                 "--use-service-account-credentials=true",
                 f"--service-account-private-key-file={keys.service_account_key}",

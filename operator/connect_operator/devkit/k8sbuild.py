@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from connect_operator.devkit import kubeversions
+from connect_operator.devkit.kubeversions import Version
 from connect_operator.devkit.progress import Phase, quiet
 from connect_worker.fetching import sha256_of
 
 K8S_VERSION = "1.20.2"
+BUILT_VERSION = Version.parse(f"v{K8S_VERSION}")
 DEBIAN_SOURCE = "kubernetes"
 DEBIAN_VERSION = "1.20.5+really1.20.2-1.1+deb12u1"
 ORIG_TARBALL = "kubernetes_1.20.5+really1.20.2.orig.tar.gz"
@@ -51,14 +54,18 @@ class ControlPlaneBinaries:
     apiserver: Path
     controller_manager: Path
     etcd: Path
+    version: Version = BUILT_VERSION
 
 
 def home(cache: Path) -> Path:
     return cache / f"kubernetes-{K8S_VERSION}"
 
 
-def locate(cache: Path) -> ControlPlaneBinaries:
-    """The built binaries, or BuildError saying how to build them."""
+def locate(cache: Path, environ: dict[str, str] | None = None) -> ControlPlaneBinaries:
+    """$KUBEBUILDER_ASSETS's binaries when it is set, else the built ones, or BuildError saying how to build them."""
+    external = kubeversions.assets_dir(environ)
+    if external is not None:
+        return _locate_assets(external)
     bin_dir = home(cache) / "bin"
     missing = [name for name in BINARIES if not (bin_dir / name).is_file()]
     if missing or not (home(cache) / "build.json").is_file():
@@ -68,6 +75,20 @@ def locate(cache: Path) -> ControlPlaneBinaries:
             "run `python -m connect_operator.devkit build` (about 6 minutes on 2 cores)."
         )
     return ControlPlaneBinaries(bin_dir / "kube-apiserver", bin_dir / "kube-controller-manager", etcd_binary())
+
+
+def _locate_assets(folder: Path) -> ControlPlaneBinaries:
+    if not folder.is_dir():
+        raise BuildError(f"{kubeversions.ASSETS_ENV}={folder} is not a folder.")
+    missing = [name for name in CONTROL_PLANE_BINARIES if not (folder / name).is_file()]
+    if missing:
+        raise BuildError(
+            f"{kubeversions.ASSETS_ENV}={folder} has no {', '.join(missing)}: envtest's archives carry only "
+            "kube-apiserver and etcd; add kube-controller-manager of the same version (Deployments need it)."
+        )
+    etcd = folder / "etcd" if (folder / "etcd").is_file() else etcd_binary()
+    apiserver = folder / "kube-apiserver"
+    return ControlPlaneBinaries(apiserver, folder / "kube-controller-manager", etcd, kubeversions.version_of(apiserver))
 
 
 def etcd_binary() -> Path:

@@ -45,7 +45,9 @@ def create(directory: Path) -> Pki:
     )
     extensions = directory / "san.ext"
     extensions.write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n"
+        # 10.96.0.1 is the `kubernetes` Service: the address in-cluster clients (the operator in a Pod) dial.
+        "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes.default.svc,"
+        "DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n"
     )
     csr = directory / "apiserver.csr"
     _openssl(
@@ -68,9 +70,31 @@ def create(directory: Path) -> Pki:
         "-out",
         pki.serving_cert,
     )
+    issue(pki, directory, "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client")
     _openssl("genrsa", "-out", pki.service_account_key, "2048")
     _openssl("rsa", "-in", pki.service_account_key, "-pubout", "-out", pki.service_account_pub)
     return pki
+
+
+def issue(pki: Pki, directory: Path, name: str, subject: str, ips: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """A certificate and key signed by the control plane's CA: a client one (the subject's CN is the user,
+    each O a group), or a serving one when `ips` are given. Returns (certificate, key)."""
+    cert, key, csr, ext = (directory / f"{name}.{suffix}" for suffix in ("crt", "key", "csr", "ext"))
+    usage = "serverAuth" if ips else "clientAuth"
+    ext.write_text(
+        (f"subjectAltName={','.join(f'IP:{ip}' for ip in ips)}\n" if ips else "") + f"extendedKeyUsage={usage}\n"
+    )
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr)
+    _openssl(
+        "x509", "-req", "-in", csr, "-CA", pki.ca_cert, "-CAkey", pki.ca_key, "-CAcreateserial",
+        "-days", "30", "-extfile", ext, "-out", cert,
+    )  # fmt: skip
+    return cert, key
+
+
+def kubelet_client(pki: Pki) -> tuple[Path, Path]:
+    """What the apiserver presents to kubelets (logs, exec, port-forward)."""
+    return pki.ca_cert.parent / "apiserver-kubelet-client.crt", pki.ca_cert.parent / "apiserver-kubelet-client.key"
 
 
 def _openssl(*args: str | Path) -> None:
