@@ -1,7 +1,7 @@
 # `make dev` runs the local mode; `make test` runs every check. Both install what they need first.
 BIN := .venv/bin
 
-.PHONY: dev test test-e2e setup lint typecheck layers pytest clean
+.PHONY: dev test test-e2e setup lint typecheck layers pytest images lock clean
 
 .venv/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -31,6 +31,16 @@ pytest:
 # Just the whole-loop tests: the local control plane with real worker Pods (the pod runner).
 test-e2e: setup
 	$(BIN)/pytest -m e2e tests/kube
+
+# The operator, Connect worker and pause images as OCI archives, built here with buildah (cached by content).
+images: setup
+	$(BIN)/python -m connect_operator.devkit images
+
+# requirements.lock: the operator image's runtime dependencies, pinned with hashes (tests/unit/test_dockerfile.py
+# fails when pyproject.toml's dependencies and the lock disagree). Needs the network (PyPI).
+lock: setup
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf .venv .cache .mypy_cache .pytest_cache .ruff_cache

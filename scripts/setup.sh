@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 [ -f /usr/share/java/jetty9-servlet.jar ] && [ -f /usr/share/java/jetty9-security.jar ] || need_apt+=(libjetty9-java)
+# The local node's images (python -m connect_operator.devkit images) and its container runtime.
+for tool in buildah:buildah debootstrap:debootstrap runc:runc containerd:containerd ctr:containerd \
+  iptables:iptables gcc:gcc /usr/lib/cni/bridge:containernetworking-plugins; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || [ -x "${tool%%:*}" ] || need_apt+=("${tool##*:}")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
