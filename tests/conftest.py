@@ -52,7 +52,7 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
 # cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
 # The longest whole-loop tests (the operator killed mid-apply, a roll of three workers, a drain) get a
 # process of their own.
-_TIERS = {"contract": "connect", "kube": "kube"}
+_TIERS = {"contract": "connect", "kube": "kube", "node": "node", "kind": "node"}
 _OWN_PROCESS = {
     "test_operator_whole_loop.py": "whole-loop",
     "test_rolling_restart.py": "whole-loop",
@@ -73,7 +73,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed:
-        for name in ("testbed", "own_cluster", "control_plane", "pod_runner"):
+        for name in ("testbed", "own_cluster", "control_plane", "pod_runner", "node_cluster"):
             holder = getattr(item, "funcargs", {}).get(name)
             if holder is not None and hasattr(holder, "logs"):
                 report.sections.append((f"{name} logs", holder.logs()))

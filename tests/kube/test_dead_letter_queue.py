@@ -7,13 +7,11 @@ JSON and non-JSON values (the "Unknown magic byte" class of failure: bytes the c
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from kubernetes import client, dynamic
 
@@ -22,35 +20,13 @@ from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER
 from tests.support.polling import poll_until
 from tests.support.resources import API_VERSION, condition, events, ready_cluster
+from tests.support.topics import read_all
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 GOOD = [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
 BAD = [b"not json", b"{broken"]
-
-
-def _read_all(bootstrap: str, topic: str, want: int, timeout: float = 60) -> list[Any]:
-    """Every message of `topic`, read until `want` have come and the topic stays quiet for a second."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}-{time.time()}", "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    messages: list[Any] = []
-    deadline, quiet_since = time.monotonic() + timeout, None
-    try:
-        while time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
-                messages.append(message)
-                quiet_since = None
-            elif len(messages) >= want:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > 1.0:
-                    break
-    finally:
-        consumer.close()
-    return messages
 
 
 def test_records_a_sink_cannot_convert_land_in_the_dead_letter_queue_the_operator_created(
@@ -109,7 +85,7 @@ def test_records_a_sink_cannot_convert_land_in_the_dead_letter_queue_the_operato
 
     poll_until(lambda: output.exists() and len(output.read_text().splitlines()) >= len(GOOD), 90, "the good records")
     assert Counter(output.read_text().splitlines()) == Counter(["{n=1}", "{n=2}", "{n=3}"])
-    dead = _read_all(testbed.bootstrap_servers, queue, want=len(BAD))
+    dead = read_all(testbed.bootstrap_servers, queue, want=len(BAD))
     assert Counter(m.value() for m in dead) == Counter(BAD)
     for message in dead:
         headers = dict(message.headers() or [])

@@ -60,19 +60,21 @@ def check_reachable(bootstrap_servers: str, timeout: float = 10.0) -> None:
 
 
 class LocalBroker:
-    """Tansu, in memory, listening on one loopback port."""
+    """Tansu, in memory, listening on one port of loopback (or of `host`: a real node's Pods need an address
+    they can reach, the host's end of the node's veth)."""
 
-    def __init__(self, binary: Path, work_dir: Path, port: int | None = None) -> None:
+    def __init__(self, binary: Path, work_dir: Path, port: int | None = None, host: str = _HOST) -> None:
+        self.host = host
         if not binary.is_file():
             raise RuntimeMissingError(f"No broker binary at {binary}: run `python -m connect_worker runtime fetch`.")
-        self.port = port or ports.free_port(_HOST)
+        self.port = port or ports.free_port(host)
         self.work_dir = work_dir
         self._binary = binary
         self._process: ManagedProcess | None = None
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{_HOST}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -83,8 +85,8 @@ class LocalBroker:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
-        ports.ensure_free(_HOST, self.port, "the local broker")
-        url = f"tcp://{_HOST}:{self.port}"
+        ports.ensure_free(self.host, self.port, "the local broker")
+        url = f"tcp://{self.host}:{self.port}"
         argv = [
             str(self._binary),
             "broker",
@@ -108,7 +110,7 @@ class LocalBroker:
                 raise WorkerStartError(
                     f"The local broker exited with code {self._process.exit_code()}:\n{self._process.log_tail()}"
                 )
-            if ports.accepts_connections(_HOST, self.port):
+            if ports.accepts_connections(self.host, self.port):
                 check_reachable(self.bootstrap_servers, timeout=max(1.0, deadline - time.monotonic()))
                 return
             time.sleep(0.1)

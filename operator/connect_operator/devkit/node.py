@@ -166,6 +166,18 @@ class LocalNode:
         if done.returncode != 0:
             raise WorkerStartError(f"ctr images import {archive} failed: {done.stderr[-600:]}")
 
+    def container_pids(self, pod_uid: str, container_id: str) -> list[int]:
+        """The host PIDs of one container's processes (from its cgroup), e.g. to kill what runs in it."""
+        bare_id = container_id.split("://", 1)[-1]
+        pids: list[int] = []
+        for hierarchy in _hierarchies():
+            if hierarchy.name != "pids":
+                continue
+            top = hierarchy / self._cgroup_root().lstrip("/")
+            for procs in top.glob(f"kubepods/**/pod{pod_uid}/{bare_id}/cgroup.procs"):
+                pids += [int(pid) for pid in procs.read_text().split()]
+        return pids
+
     def logs(self, lines: int = 30) -> str:
         return "\n".join(f"--- {p.name} ({p.log_path}) ---\n{p.log_tail(lines)}" for p in self._processes.values())
 
