@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 [ -f /usr/share/java/jetty9-servlet.jar ] && [ -f /usr/share/java/jetty9-security.jar ] || need_apt+=(libjetty9-java)
+# The Connect image's reflections 0.10.2 (connect_operator.devkit.images: REFLECTIONS_JAR).
+[ -f /usr/share/java/reflections.jar ] || need_apt+=(libreflections-java)
 # The local node's images (python -m connect_operator.devkit images) and its container runtime.
 for tool in buildah:buildah debootstrap:debootstrap runc:runc containerd:containerd ctr:containerd \
   iptables:iptables gcc:gcc /usr/lib/cni/bridge:containernetworking-plugins; do

@@ -52,7 +52,11 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
 # cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
 # The longest whole-loop tests (the operator killed mid-apply, a roll of three workers, a drain) get a
 # process of their own.
+<<<<<<< HEAD
 _TIERS = {"contract": "connect", "kube": "kube", "node": "node", "kind": "node"}
+=======
+_TIERS = {"contract": "connect", "kube": "kube", "images": "images"}
+>>>>>>> images
 _OWN_PROCESS = {
     "test_operator_whole_loop.py": "whole-loop",
     "test_rolling_restart.py": "whole-loop",

@@ -21,6 +21,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,16 @@ OPERATOR_TREES = ("operator", "worker")
 # Where the host's CA bundle and a pip.conf naming it are mounted in the operator's build (never in
 # the image): pip must trust what this machine trusts (an egress proxy's CA, say) to reach PyPI.
 _BUILD_CA = "/run/kco-build/ca-certificates.crt"
+_UNUSED_ARCHIVE_SECONDS = 24 * 3600
 _HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+# The provisioned runtime's reflections 0.9.12 lacks what Connect 3.9's plugin scanner calls under the
+# default plugin.discovery (hybrid_warn), which the operator's workers keep (the local WorkerProcess
+# sets service_load instead): the image has Debian's 0.10.2, the version Kafka 3.9 itself ships, with
+# its manifest's Class-Path dropped (it names Debian's slf4j 1.7, which must not join slf4j 2).
+REFLECTIONS_REPLACED = "reflections-0.9.12.jar"
+REFLECTIONS_JAR = Path("/usr/share/java/reflections.jar")
+REFLECTIONS_PACKAGE = "libreflections-java"
+REFLECTIONS_NAME = "reflections-0.10.2.jar"
 
 
 @dataclass(frozen=True)
@@ -96,14 +106,44 @@ def operator_key(root: Path, python: Key) -> Key:
     return imagekeys.key_of(parts)
 
 
-def connect_key(base: Key, libs: Path) -> Key:
+def connect_key(base: Key, libs: Path, reflections: Path) -> Key:
     parts: dict[str, str | bytes] = {
         "from": base.digest,
         "Containerfile": (FILES / "connect.Containerfile").read_bytes(),
+        f"libs/{REFLECTIONS_NAME}": imagekeys.file_digest(reflections),
     }
     parts.update(imagekeys.tree_parts(FILES / "connect", "context"))
-    parts.update(imagekeys.tree_parts(libs, "libs"))
+    parts.update(
+        {
+            name: digest
+            for name, digest in imagekeys.tree_parts(libs, "libs").items()
+            if name != f"libs/{REFLECTIONS_REPLACED}"
+        }
+    )
     return imagekeys.key_of(parts)
+
+
+def without_class_path(jar: Path, target: Path) -> None:
+    """A copy of `jar` whose manifest names no other jars: the image's classpath is libs/ and only that."""
+    with zipfile.ZipFile(jar) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "META-INF/MANIFEST.MF":
+                data = _drop_manifest_attribute(data.decode(), "Class-Path").encode()
+            copy.writestr(entry, data)
+
+
+def _drop_manifest_attribute(manifest: str, name: str) -> str:
+    lines = manifest.replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    dropping = False
+    for line in lines:
+        if line.startswith(" ") and dropping:
+            continue  # a continuation line of the attribute being dropped
+        dropping = line.startswith(f"{name}:")
+        if not dropping:
+            kept.append(line)
+    return "\r\n".join(kept)
 
 
 def pause_key(pause_c: bytes, compiler: str) -> Key:
@@ -155,6 +195,7 @@ class _Builder:
         reference = imagekeys.reference(name, key)
         archive = archive_path(self.cache, name, key)
         if archive.is_file():
+            archive.touch()  # in use: see the pruning below
             return Image(reference, archive, cached=True)
         started = time.monotonic()
         build(reference)
@@ -163,10 +204,11 @@ class _Builder:
         with self.phase(f"writing {archive.name}"):
             self.buildah.run(["push", "--quiet", reference, f"oci-archive:{partial}:{reference}"], f"pushing {name}")
         partial.replace(archive)
-        # Older archives of this image are never used again (their key no longer matches any input).
+        # Archives of other keys belong to other commits: another checkout sharing this cache may be about to
+        # import one. Those unused for a day go.
         for old in home(self.cache).glob(f"{name}-*.oci.tar"):
-            if old != archive:
-                old.unlink()
+            if old != archive and time.time() - old.stat().st_mtime > _UNUSED_ARCHIVE_SECONDS:
+                old.unlink(missing_ok=True)
         return Image(reference, archive, cached=False, seconds=time.monotonic() - started)
 
     def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str) -> None:
@@ -258,14 +300,19 @@ class _Builder:
     def connect(self) -> Image:
         with self.phase(f"checking the Connect {manifest.CONNECT_VERSION} runtime"):
             libs = runtime.fetch(self.cache).home / "libs"
-        key = connect_key(base_key(), libs)
+        if not REFLECTIONS_JAR.is_file():
+            raise ImageBuildError(
+                f"No {REFLECTIONS_JAR}: apt-get install {REFLECTIONS_PACKAGE} (scripts/setup.sh does)."
+            )
+        key = connect_key(base_key(), libs, REFLECTIONS_JAR)
 
         def build(reference: str) -> None:
             base = self.base()
             with tempfile.TemporaryDirectory(prefix="kco-connect-", dir=home(self.cache)) as scratch:
                 context = Path(scratch)
                 shutil.copytree(FILES / "connect", context, dirs_exist_ok=True)
-                shutil.copytree(libs, context / "libs")
+                shutil.copytree(libs, context / "libs", ignore=shutil.ignore_patterns(REFLECTIONS_REPLACED))
+                without_class_path(REFLECTIONS_JAR, context / "libs" / REFLECTIONS_NAME)
                 with self.phase(f"building the Connect image {reference}"):
                     self._bud(reference, FILES / "connect.Containerfile", context, "--build-arg", f"BASE_IMAGE={base}")
 
