@@ -52,11 +52,8 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
 # cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
 # The longest whole-loop tests (the operator killed mid-apply, a roll of three workers, a drain) get a
 # process of their own.
-<<<<<<< HEAD
-_TIERS = {"contract": "connect", "kube": "kube", "node": "node", "kind": "node"}
-=======
-_TIERS = {"contract": "connect", "kube": "kube", "images": "images"}
->>>>>>> images
+# The images, the real node and kind share one process: the images are built (or found cached) once.
+_TIERS = {"contract": "connect", "kube": "kube", "images": "node", "node": "node", "kind": "node"}
 _OWN_PROCESS = {
     "test_operator_whole_loop.py": "whole-loop",
     "test_rolling_restart.py": "whole-loop",
