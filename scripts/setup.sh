@@ -35,4 +35,9 @@ fi
 .venv/bin/python -m connect_worker runtime fetch
 # The local Kubernetes control plane: built once (about 6 minutes on 2 cores), then cached.
 .venv/bin/python -m connect_operator.devkit build
+# The real node's images (operator, Connect, pause), built with buildah where it runs (root on Linux; about
+# 5 minutes the first time), so the tests start from a cache; the operator's is rebuilt when its code changes.
+if [ "$(id -u)" -eq 0 ] && command -v buildah >/dev/null 2>&1; then
+  .venv/bin/python -m connect_operator.devkit images
+fi
 touch .venv/.installed

@@ -76,7 +76,17 @@ class Terminal:
 def test_kco_dev_on_a_terminal_shows_its_steps_redraws_its_table_in_place_and_keeps_warnings_in_its_log(
     tmp_path: Path,
 ) -> None:
-    argv = [sys.executable, "-m", "connect_operator.cli.main", "dev", "--workers", "1", "--work-dir", str(tmp_path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "connect_operator.cli.main",
+        "dev",
+        "--pod-runner",
+        "--workers",
+        "1",
+        "--work-dir",
+        str(tmp_path),
+    ]
     terminal = Terminal(argv)
     try:
         terminal.read_until("pipeline-sink", 240)

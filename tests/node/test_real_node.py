@@ -19,12 +19,14 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from kubernetes import client
 from kubernetes.stream import stream
 
-from tests.node.conftest import NodeCluster, OperatorRelease
+from connect_operator.devkit.chart import Release as OperatorRelease
+from tests.node.conftest import NodeCluster
 from tests.support.polling import poll_until
 from tests.support.resources import condition
 from tests.support.topics import read_all
 
-pytestmark = pytest.mark.node
+# The first test also waits for the session's node, chart and (after a code change) the operator image.
+pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
 
 GROUP, VERSION = "kco.dev", "v1alpha1"
 CLUSTER = "pipeline"
@@ -131,6 +133,8 @@ def pipeline(node_cluster: NodeCluster, operator_release: OperatorRelease) -> It
         return condition(_get(node_cluster, namespace, "kafkaconnects", CLUSTER), "Ready").get("status") == "True"
 
     poll_until(ready, 240, "the KafkaConnect Ready, reported by the operator Pod through the Service")
+    # Ready needs one worker answering; the tests below use both.
+    poll_until(lambda: all(_ready(p) for p in _workers(node_cluster, namespace)), 120, "both worker Pods Ready")
     try:
         yield Pipeline(namespace, f"{namespace}-lines", secret, sink_path)
     finally:
@@ -177,7 +181,29 @@ def test_a_kafkaconnect_becomes_worker_pods_of_the_local_image_after_their_init_
         log = core.read_namespaced_pod_log(pod.metadata.name, pipeline.namespace, container="connect")
         assert "Kafka Connect started" in log
     status = _get(node_cluster, pipeline.namespace, "kafkaconnects", CLUSTER)["status"]
-    assert f"{CLUSTER}-connect-api.{pipeline.namespace}.svc" in status["restUrl"]
+    assert f"{CLUSTER}-connect-api.{pipeline.namespace}.svc" in status["url"]
+
+
+def test_the_operator_pod_reaches_the_workers_through_their_service_by_name(
+    node_cluster: NodeCluster, operator_release: OperatorRelease, pipeline: Pipeline
+) -> None:
+    env = _exec(node_cluster, operator_release.namespace, operator_release.pod, "operator", "env")
+    assert "KCO_REST_VIA_POD_IPS" not in env and "KCO_REST_URL_OVERRIDES" not in env
+    # kube-proxy masquerades every Service hop here: requests through the ClusterIP arrive from the Pod
+    # bridge's address, while one to a Pod IP would come from the operator Pod's own.
+    assert node_cluster.node.network is not None
+    gateway = node_cluster.node.network.pod_gateway
+    operator_ip = (
+        _core(node_cluster).read_namespaced_pod(operator_release.pod, operator_release.namespace).status.pod_ip
+    )
+    core = _core(node_cluster)
+    logs = "".join(
+        core.read_namespaced_pod_log(p.metadata.name, pipeline.namespace, container="connect")
+        for p in _workers(node_cluster, pipeline.namespace)
+    )
+    from_service = [line for line in logs.splitlines() if f"INFO {gateway} - -" in line and "aiohttp" in line]
+    assert from_service, "the operator's REST calls, through the Service"
+    assert f"INFO {operator_ip} - -" not in logs, "no call straight to a Pod IP"
 
 
 @pytest.fixture(scope="module")

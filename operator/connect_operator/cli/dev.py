@@ -27,7 +27,7 @@ from connect_operator import runner
 from connect_operator.cli import main as cli
 from connect_operator.cli import manifests, output
 from connect_operator.connect.client import ConnectClient
-from connect_operator.devkit import k8sbuild, progress
+from connect_operator.devkit import k8sbuild, nodestack, progress
 from connect_operator.devkit.stack import FIELD_MANAGER, LocalStack
 from connect_operator.engine import syncing
 from connect_operator.engine.desired import DesiredConnector, from_connector
@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.no_kube:
             return _run_connect_only(loaded, work_dir, args)
+        reason = "--pod-runner" if args.pod_runner else nodestack.why_not(settings.cache_dir())
+        if reason is None:
+            return _run_on_a_node(loaded, work_dir, args)
+        print(f"kco dev: worker Pods run as local processes (the pod runner), not on a real node: {reason}", flush=True)
         return _run_whole_loop(loaded, work_dir, args)
     except (WorkerError, k8sbuild.BuildError, runner.OperatorStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -77,34 +81,84 @@ def _run_whole_loop(loaded: list[manifests.LoadedConnector], work_dir: Path, arg
             f"operator and pod runner in {timings.operator:.1f} s.",
             flush=True,
         )
-        print(f"export KUBECONFIG={stack.kubeconfig}\nkubectl get kafkaconnects,connectors", flush=True)
-        resources = dynamic.DynamicClient(stack.api).resources
-        kafkaconnects = resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
-        connectors = resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
         cluster = local_kafkaconnect(_read_one(EXAMPLES / "kafkaconnect.yaml"), stack.bootstrap_servers, args.workers)
-        kafkaconnects.server_side_apply(body=cluster, namespace=NAMESPACE, field_manager=FIELD_MANAGER)
-        for item in loaded:
-            body = with_local_files(item.document, pipeline)
-            connectors.server_side_apply(body=body, namespace=NAMESPACE, field_manager=FIELD_MANAGER)
-        stop_feed = threading.Event()
-        threading.Thread(target=_feed, args=(pipeline / PIPELINE_INPUT, stop_feed), daemon=True).start()
-        view = progress.LiveBlock.to(sys.stdout)
-        try:
-            while True:
-                statuses = {
-                    item.metadata.name: item.to_dict().get("status") or {}
-                    for item in connectors.get(namespace=NAMESPACE).items
-                }
-                delivered = _count_lines(pipeline / PIPELINE_OUTPUT)
-                view.show(
-                    f"{status_table(statuses)}\n\nPipeline: {delivered} lines delivered to "
-                    f"{pipeline / PIPELINE_OUTPUT} ({time.monotonic() - started:.0f} s). Ctrl-C stops."
-                )
-                if args.once and delivered and statuses and all(_ready(s) for s in statuses.values()):
-                    return cli.EXIT_OK
-                time.sleep(2.0)
-        finally:
-            stop_feed.set()
+        return _apply_and_watch(stack.api, stack.kubeconfig, cluster, loaded, pipeline, started, args)
+
+
+def _run_on_a_node(loaded: list[manifests.LoadedConnector], work_dir: Path, args: argparse.Namespace) -> int:
+    pipeline = work_dir / "pipeline"
+    pipeline.mkdir(parents=True, exist_ok=True)
+    # The workers run as uid 1000 and write the sink's file here, through a hostPath volume.
+    pipeline.chmod(0o777)
+    started = time.monotonic()
+    shown = progress.Progress.to(sys.stdout)
+    print("kco dev: on a real node (kubelet, containerd); the operator runs as a Pod from the Helm chart.", flush=True)
+    with nodestack.NodeStack(work_dir, settings.cache_dir(), phase=shown.phase) as stack:
+        assert stack.api is not None and stack.release is not None
+        print(
+            f"Broker {stack.bootstrap_servers}; operator Pod {stack.release.namespace}/{stack.release.pod}; "
+            f"ready in {time.monotonic() - started:.1f} s.",
+            flush=True,
+        )
+        cluster = on_the_node(
+            local_kafkaconnect(_read_one(EXAMPLES / "kafkaconnect.yaml"), stack.bootstrap_servers, args.workers),
+            stack.connect_image,
+            pipeline,
+        )
+        return _apply_and_watch(stack.api, stack.kubeconfig, cluster, loaded, pipeline, started, args)
+
+
+def on_the_node(cluster: Mapping[str, Any], image: str, pipeline: Path) -> dict[str, Any]:
+    """The local KafkaConnect on a real node: the Connect image built here, the pipeline folder mounted at its
+    own path (the example's FileStream connectors read and write files there)."""
+    body = copy.deepcopy(dict(cluster))
+    spec = body["spec"]
+    spec["image"] = image
+    pod = spec.setdefault("template", {}).setdefault("pod", {})
+    pod.setdefault("volumes", []).append(
+        {"name": "kco-dev-pipeline", "hostPath": {"path": str(pipeline), "type": "Directory"}}
+    )
+    pod.setdefault("volumeMounts", []).append({"name": "kco-dev-pipeline", "mountPath": str(pipeline)})
+    return body
+
+
+def _apply_and_watch(
+    api: Any,
+    kubeconfig: Path,
+    cluster: dict[str, Any],
+    loaded: list[manifests.LoadedConnector],
+    pipeline: Path,
+    started: float,
+    args: argparse.Namespace,
+) -> int:
+    """Apply the KafkaConnect and the Connectors; then the live table until Ctrl-C (or, with --once, Ready)."""
+    print(f"export KUBECONFIG={kubeconfig}\nkubectl get kafkaconnects,connectors", flush=True)
+    resources = dynamic.DynamicClient(api).resources
+    kafkaconnects = resources.get(api_version="kco.dev/v1alpha1", kind="KafkaConnect")
+    connectors = resources.get(api_version="kco.dev/v1alpha1", kind="Connector")
+    kafkaconnects.server_side_apply(body=cluster, namespace=NAMESPACE, field_manager=FIELD_MANAGER)
+    for item in loaded:
+        body = with_local_files(item.document, pipeline)
+        connectors.server_side_apply(body=body, namespace=NAMESPACE, field_manager=FIELD_MANAGER)
+    stop_feed = threading.Event()
+    threading.Thread(target=_feed, args=(pipeline / PIPELINE_INPUT, stop_feed), daemon=True).start()
+    view = progress.LiveBlock.to(sys.stdout)
+    try:
+        while True:
+            statuses = {
+                item.metadata.name: item.to_dict().get("status") or {}
+                for item in connectors.get(namespace=NAMESPACE).items
+            }
+            delivered = _count_lines(pipeline / PIPELINE_OUTPUT)
+            view.show(
+                f"{status_table(statuses)}\n\nPipeline: {delivered} lines delivered to "
+                f"{pipeline / PIPELINE_OUTPUT} ({time.monotonic() - started:.0f} s). Ctrl-C stops."
+            )
+            if args.once and delivered and statuses and all(_ready(s) for s in statuses.values()):
+                return cli.EXIT_OK
+            time.sleep(2.0)
+    finally:
+        stop_feed.set()
 
 
 def local_kafkaconnect(manifest: Mapping[str, Any], bootstrap_servers: str, replicas: int) -> dict[str, Any]:

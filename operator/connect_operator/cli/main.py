@@ -165,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev_parser.add_argument(
         "--no-kube", action="store_true", help="no Kubernetes: a Connect cluster and the sync engine only"
     )
+    dev_parser.add_argument(
+        "--pod-runner",
+        action="store_true",
+        help="worker Pods as local processes (the pod runner), even where a real node could run",
+    )
     dev_parser.set_defaults(handler=None)
 
     import_parser = commands.add_parser(

@@ -69,7 +69,9 @@ class LocalStack:
                     Testbed(self.work_dir / "broker", self._cache, kafka_home=self._kafka_home, workers=0)
                 )
             broker_at = time.monotonic()
-            with self._phase("Kubernetes: etcd, kube-apiserver, kube-controller-manager and the CRDs"):
+            with self._phase(
+                f"Kubernetes: etcd, kube-apiserver, kube-controller-manager {which_kubernetes(binaries)} and the CRDs"
+            ):
                 self.plane = self._stack.enter_context(ControlPlane(binaries, self.work_dir / "kube"))
                 self.api = config.new_client_from_config(str(self.plane.endpoints.kubeconfig))
                 install_crds(self.api)
@@ -110,6 +112,11 @@ class LocalStack:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def which_kubernetes(binaries: k8sbuild.ControlPlaneBinaries) -> str:
+    """Which Kubernetes, from where: the build, or the folder KUBEBUILDER_ASSETS names."""
+    return f"{binaries.version} ({binaries.apiserver.parent})"
 
 
 def install_crds(api: client.ApiClient, timeout: float = 30.0) -> None:

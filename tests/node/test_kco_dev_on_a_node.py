@@ -1,0 +1,59 @@
+"""`kco dev` where a real node can run: it runs there by default (the chart's operator Pod, worker Pods of the
+Connect image built here), the example pipeline carries data, and nothing of the run outlives it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.node.conftest import NodeCluster
+
+# The first test also waits for the session's node, chart and (after a code change) the operator image.
+pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
+
+
+def _node_namespaces() -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.startswith("kco-node-")}
+
+
+def test_kco_dev_runs_on_a_real_node_by_default_and_cleans_up(node_cluster: NodeCluster, tmp_path: Path) -> None:
+    # node_cluster: only where a real node can run (it skips, saying why, elsewhere); its own node stays up.
+    before = _node_namespaces()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connect_operator.cli.main",
+            "dev",
+            "--once",
+            "--workers",
+            "1",
+            "--work-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    assert (
+        "kco dev: on a real node (kubelet, containerd); the operator runs as a Pod from the Helm chart." in done.stdout
+    )
+    assert re.search(r"operator Pod kco-system/kco-kafka-connect-operator-\S+; ready in", done.stdout)
+    assert re.search(r"pipeline-source\s+RUNNING\s+1/1\s+yes", done.stdout)
+    assert re.search(r"pipeline-sink\s+RUNNING\s+1/1\s+yes", done.stdout)
+    # Written by the sink inside the worker container, through the hostPath volume kco dev mounts.
+    output = tmp_path / "pipeline" / "pipeline-output.txt"
+    assert output.read_text().startswith("event ")
+    assert output.stat().st_uid == 1000, "the worker's non-root user wrote it"
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert leftovers.stdout == "", "no kubelet, containerd, broker or control plane of this run may outlive it"
+    assert _node_namespaces() == before, "its node's network namespace is gone"
