@@ -22,9 +22,15 @@ def _node_namespaces() -> set[str]:
     return {line.split()[0] for line in listed.splitlines() if line.startswith("kco-node-")}
 
 
+def _shims() -> set[str]:
+    """containerd shims, by the socket they were started with (a node's folder of sockets)."""
+    listed = subprocess.run(["pgrep", "-af", "containerd-shim"], capture_output=True, text=True, check=False).stdout
+    return {line.split(" -address ", 1)[-1].split()[0] for line in listed.splitlines() if " -address " in line}
+
+
 def test_kco_dev_runs_on_a_real_node_by_default_and_cleans_up(node_cluster: NodeCluster, tmp_path: Path) -> None:
     # node_cluster: only where a real node can run (it skips, saying why, elsewhere); its own node stays up.
-    before = _node_namespaces()
+    before, shims_before = _node_namespaces(), _shims()
     done = subprocess.run(
         [
             sys.executable,
@@ -57,3 +63,4 @@ def test_kco_dev_runs_on_a_real_node_by_default_and_cleans_up(node_cluster: Node
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
     assert leftovers.stdout == "", "no kubelet, containerd, broker or control plane of this run may outlive it"
     assert _node_namespaces() == before, "its node's network namespace is gone"
+    assert _shims() <= shims_before, "no containerd shim of its containers is left"

@@ -151,13 +151,14 @@ def test_kube_proxy_leaves_the_hosts_conntrack_settings_alone() -> None:
 
 
 def test_pods_get_the_nodes_subnet_and_no_masquerade(tmp_path: Path) -> None:
-    (bridge, _) = json.loads(nodeconfig.cni_conflist(NETWORK, nodeconfig.NodeFolders(tmp_path)))["plugins"]
+    folders = nodeconfig.NodeFolders(tmp_path, tmp_path / "s")
+    (bridge, _) = json.loads(nodeconfig.cni_conflist(NETWORK, folders))["plugins"]
     assert bridge["ipam"]["ranges"] == [[{"subnet": "10.244.7.0/24", "gateway": "10.244.7.1"}]]
     assert bridge["ipMasq"] is False
 
 
 def test_containerd_keeps_pod_namespaces_and_runc_state_in_its_own_folder(tmp_path: Path) -> None:
-    text = nodeconfig.containerd_toml(nodeconfig.NodeFolders(tmp_path), "localhost/kco/pause:1")
+    text = nodeconfig.containerd_toml(nodeconfig.NodeFolders(tmp_path, tmp_path / "s"), "localhost/kco/pause:1")
     assert "restrict_oom_score_adj = true" in text and "netns_mounts_under_state_dir = true" in text
     assert f'Root = "{tmp_path}/containerd/runc"' in text
     assert 'sandbox_image = "localhost/kco/pause:1"' in text

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ class LocalNode:
     ) -> None:
         self._endpoints, self._binaries = endpoints, binaries
         self._images, self._pause_image = list(images), pause_image
-        self.folders = NodeFolders(work_dir)
+        self.folders = NodeFolders(work_dir, Path(tempfile.mkdtemp(prefix="kco-node-")))
         self.network: nodenet.NodeNetwork | None = None
         self._processes: dict[str, ManagedProcess] = {}
         self._forward: TcpForward | None = None
@@ -207,6 +208,7 @@ class LocalNode:
         if self.network:
             nodenet.delete(self.network)
             self.network = None
+        shutil.rmtree(self.folders.sockets, ignore_errors=True)
 
     # -- pieces of start() ------------------------------------------------------------------------------
 

@@ -17,10 +17,13 @@ CLUSTER_DOMAIN = "cluster.local"
 @dataclass(frozen=True)
 class NodeFolders:
     root: Path
+    # A unix socket's path may hold 108 bytes at most (104 for some tools): a work folder under pytest's or a
+    # user's temporary folder is often deeper than that, so containerd's sockets get a short folder of their own.
+    sockets: Path
 
     @property
     def containerd_socket(self) -> Path:
-        return self.root / "containerd" / "containerd.sock"
+        return self.sockets / "containerd.sock"
 
     @property
     def cni_conf(self) -> Path:
