@@ -26,7 +26,7 @@ from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER, RunningOperator
 from tests.support.connect_http import call
 from tests.support.polling import poll_until
-from tests.support.resources import API_VERSION, condition, source_connector, warnings
+from tests.support.resources import API_VERSION, condition, events, source_connector, warnings
 
 pytestmark = [pytest.mark.kube, pytest.mark.e2e]
 
@@ -183,3 +183,54 @@ def test_a_standalone_cluster_of_two_workers_is_refused_with_a_condition_and_a_w
     assert any(r == "InvalidSpec" and "replicas must be 0 or 1" in m for r, m in posted), posted
     assert not client.AppsV1Api(api).list_namespaced_deployment(namespace).items, "no workers for a refused spec"
     assert not client.CoreV1Api(api).list_namespaced_persistent_volume_claim(namespace).items
+
+
+def test_the_offsets_claim_outlives_a_rolling_change_and_is_repaired_when_deleted(
+    operator: RunningOperator,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+) -> None:
+    kafkaconnects = crds.resources.get(api_version=API_VERSION, kind="KafkaConnect")
+    claims = crds.resources.get(api_version="v1", kind="PersistentVolumeClaim")
+    # No worker: the claim's life does not depend on a Pod (one using it would hold its deletion back).
+    kafkaconnects.create(namespace=namespace, body=standalone_manifest(testbed, replicas=0))
+    claim_name = f"{LOCAL_CLUSTER}-connect-offsets"
+
+    def applied(generation: int) -> bool:
+        current = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER)
+        return current.status.get("observedGeneration") == generation and (
+            condition(current, "Stalled").get("status") == "False"
+        )
+
+    poll_until(lambda: applied(1), 60, "the standalone KafkaConnect applied")
+    first = claims.get(namespace=namespace, name=claim_name)
+    apps = client.AppsV1Api(api)
+    hash_before = apps.read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace).to_dict()["spec"]["template"]
+    kafkaconnects.patch(
+        namespace=namespace,
+        name=LOCAL_CLUSTER,
+        content_type="application/merge-patch+json",
+        body={"spec": {"logging": {"rootLevel": "DEBUG"}}},
+    )
+    poll_until(lambda: applied(2), 60, "the changed spec applied")
+    hash_after = apps.read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace).to_dict()["spec"]["template"]
+    assert hash_after["metadata"]["annotations"] != hash_before["metadata"]["annotations"], "a rolling change"
+    assert claims.get(namespace=namespace, name=claim_name).metadata.uid == first.metadata.uid, "the same claim"
+
+    claims.delete(namespace=namespace, name=claim_name)
+
+    def recreated() -> bool:
+        try:
+            return bool(claims.get(namespace=namespace, name=claim_name).metadata.uid != first.metadata.uid)
+        except dynamic.exceptions.NotFoundError:
+            return False
+
+    poll_until(recreated, 60, "the deleted claim applied again")
+
+    def told() -> list[str]:
+        repaired = [e.message for e in events(api, namespace, LOCAL_CLUSTER, "Normal") if e.reason == "Repaired"]
+        return [m for m in repaired if f"PersistentVolumeClaim {claim_name} " in m and m.endswith("deleted")]
+
+    assert poll_until(told, 30, "a Repaired Event for the claim")
