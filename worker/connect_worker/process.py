@@ -60,6 +60,8 @@ class WorkerProcess:
         """Write the properties and launch the JVM; returns at once (see wait_ready)."""
         ports.ensure_free(self.spec.rest_host, self.spec.rest_port, f"the REST listener of {self.name}")
         Path(self.spec.plugin_path).mkdir(parents=True, exist_ok=True)
+        if isinstance(self.spec, StandaloneWorkerSpec):  # Connect writes the file, not its folder
+            Path(self.spec.offsets_file).parent.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         props_file = self.work_dir / f"{self.name}.properties"
         props_file.write_text(properties.render(properties.worker_properties(self.spec)))
