@@ -222,7 +222,7 @@ class KafkaConnectSpec(Spec):
         default=DEFAULT_IMAGE,
         min_length=1,
         pattern=r"^\S+$",
-        description="An Apache Kafka image with bin/connect-distributed.sh (connect-standalone.sh for mode standalone).",
+        description="An Apache Kafka image with bin/connect-distributed.sh (and connect-standalone.sh).",
     )
     version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version of the image.")
     bootstrap_servers: str = Field(alias="bootstrapServers", min_length=1, description="Kafka bootstrap servers.")
