@@ -90,6 +90,12 @@ NAMESPACED: tuple[Rule, ...] = (
     Rule("networking.k8s.io", ("networkpolicies",), _APPLY_VERBS, f"the workers' NetworkPolicy. {_APPLY}"),
     Rule(
         "",
+        ("persistentvolumeclaims",),
+        _APPLY_VERBS,
+        f"a standalone worker's offsets volume; never deleted by the operator (garbage collected). {_APPLY}",
+    ),
+    Rule(
+        "",
         ("pods",),
         ("list", "watch", "patch"),
         "worker Pod IPs (list); worker Pods annotated with their node's rack label (watch, patch)",

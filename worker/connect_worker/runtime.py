@@ -69,9 +69,13 @@ class ConnectRuntime:
             return f"Kafka distribution at {self.home}"
         return f"Kafka Connect {manifest.CONNECT_VERSION} provisioned at {self.home}"
 
-    def command(self, properties_file: Path, jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS) -> WorkerCommand:
+    def command(
+        self, properties_file: Path, jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS, standalone: bool = False
+    ) -> WorkerCommand:
+        """`standalone`: ConnectStandalone, given the worker properties and no connector files (Connect 3.9
+        starts with none; the operator creates connectors through the REST API)."""
         if self.kind == "distribution":
-            script = self.home / "bin" / "connect-distributed.sh"
+            script = self.home / "bin" / ("connect-standalone.sh" if standalone else "connect-distributed.sh")
             return WorkerCommand(
                 argv=(str(script), str(properties_file)),
                 env={
@@ -88,7 +92,7 @@ class ConnectRuntime:
                 f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
                 "-cp",
                 classpath,
-                manifest.CONNECT_MAIN_CLASS,
+                manifest.CONNECT_STANDALONE_MAIN_CLASS if standalone else manifest.CONNECT_MAIN_CLASS,
                 str(properties_file),
             ),
             env={},

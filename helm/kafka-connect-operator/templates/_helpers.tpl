@@ -84,6 +84,10 @@ Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (te
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [list, watch, create, patch]
+# A standalone worker's offsets volume.
+- apiGroups: [""]
+  resources: [persistentvolumeclaims]
+  verbs: [list, watch, create, patch]
 # Worker Pod IPs; worker Pods annotated with their node's rack label.
 - apiGroups: [""]
   resources: [pods]

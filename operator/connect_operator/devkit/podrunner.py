@@ -17,7 +17,10 @@ apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secr
 but they are checked as a kubelet's volume manager does before it starts a Pod's containers: a missing
 Secret keeps the Pod Pending (ContainerCreating, the kubelet's FailedMount message) until it exists,
 unless its volume is `optional`. Each config provider's `allowed.paths` (which Connect requires to
-exist) becomes an empty folder of the Pod's, so placeholders stay unresolved.
+exist) becomes an empty folder of the Pod's, so placeholders stay unresolved. A PersistentVolumeClaim
+volume is a folder of the claim (`claims/<namespace>/<claim>`), not of the Pod, so it outlives the Pod as a
+PersistentVolume does; a claim that does not exist keeps the Pod Pending (nothing binds volumes here, so
+existing is enough). A Connect container started by `connect-standalone.sh` runs ConnectStandalone.
 
 The Node carries a zone label (`NODE_ZONE`), and ConfigMap and downward-API volumes are written into
 the Pod's folder from the Pod as it is, downward-API files on every pass, as a kubelet keeps them up
@@ -224,6 +227,8 @@ class RunningPod:
     unmounted: str = ""  # why a volume cannot be mounted yet (a missing Secret): the Pod waits
     ready: bool = False
     last_status: dict[str, Any] = field(default_factory=dict)
+    # volume name → PersistentVolumeClaim: such a volume is the claim's folder, which outlives the Pod
+    claims: dict[str, str] = field(default_factory=dict)
     # The init container: its process while it runs, and its state and last state as a kubelet reports them.
     init: ManagedProcess | None = None
     init_restarts: int = 0
@@ -350,10 +355,13 @@ class PodRunner:
         running = self._pods.get(key)
         if running is None:
             running = RunningPod(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid, self._allocate_ip())
+            running.claims = volume_claims(pod.spec.volumes or [])
             self._pods[key] = running
         self._project_downward_api(running, pod)
         if running.worker is None and not running.error:
-            running.unmounted = unmountable(pod.spec.volumes or [], self._present_secrets(pod))
+            running.unmounted = unmountable(
+                pod.spec.volumes or [], self._present_secrets(pod), self._present_claims(pod)
+            )
             if not running.unmounted and not running.initialized:
                 try:
                     self._step_init(running, pod)
@@ -429,7 +437,23 @@ class PodRunner:
             present.add(volume.secret.secret_name)
         return present
 
+    def _present_claims(self, pod: client.V1Pod) -> set[str]:
+        """The PersistentVolumeClaims of the Pod's volumes that exist (no PV controller binds them here)."""
+        present: set[str] = set()
+        for claim in volume_claims(pod.spec.volumes or []).values():
+            try:
+                self._core.read_namespaced_persistent_volume_claim(claim, pod.metadata.namespace)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            present.add(claim)
+        return present
+
     def _volume_dir(self, running: RunningPod, volume: str) -> Path:
+        claim = running.claims.get(volume)
+        if claim is not None:
+            return claim_dir(self.work_dir, running.namespace, claim)
         return self._pod_dir(running) / "volumes" / volume
 
     def _local_path(self, running: RunningPod, container: client.V1Container, path: str) -> str:
@@ -529,7 +553,15 @@ class PodRunner:
             final = properties.parse(Path(output).read_text())
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
             local |= _unmounted_allowed_paths(local, self._pod_dir(running) / "volumes")
-            spec = properties.spec_from_properties(local, running.ip, REST_PORT, plugin_dir)
+            connect = next(c for c in pod.spec.containers if c.name == "connect")
+            for mount in connect.volume_mounts or []:
+                self._volume_dir(running, mount.name).mkdir(parents=True, exist_ok=True)
+            spec: properties.AnyWorkerSpec
+            if is_standalone(connect):
+                offsets = self._local_path(running, connect, local["offset.storage.file.filename"])
+                spec = properties.standalone_spec_from_properties(local, running.ip, REST_PORT, plugin_dir, offsets)
+            else:
+                spec = properties.spec_from_properties(local, running.ip, REST_PORT, plugin_dir)
             running.worker = WorkerProcess(self._runtime, spec, self._pod_dir(running))
             running.worker.start()
             # New probe workers for each start of the container, as a kubelet starts them afresh.
@@ -693,16 +725,37 @@ def crash_backoff(restarts: int) -> float:
     return float(min(10 * 2**restarts, 300))
 
 
-def unmountable(volumes: list[client.V1Volume], present: set[str]) -> str:
-    """Why a kubelet would not mount these volumes yet ("" when it would): a Secret that is not there.
+def unmountable(volumes: list[client.V1Volume], present: set[str], claims: set[str] | None = None) -> str:
+    """Why a kubelet would not mount these volumes yet ("" when it would): a Secret or claim that is not there.
 
-    A Secret volume marked `optional` mounts empty instead, so the Pod starts without it.
+    A Secret volume marked `optional` mounts empty instead, so the Pod starts without it. `claims`: the
+    PersistentVolumeClaims that exist (None: not checked).
     """
     for volume in volumes:
+        pvc = volume.persistent_volume_claim
+        if pvc is not None and claims is not None and pvc.claim_name not in claims:
+            return f'persistentvolumeclaim "{pvc.claim_name}" not found'
+
         source = volume.secret
         if source is not None and source.secret_name not in present and not source.optional:
             return f'MountVolume.SetUp failed for volume "{volume.name}" : secret "{source.secret_name}" not found'
     return ""
+
+
+def volume_claims(volumes: list[client.V1Volume]) -> dict[str, str]:
+    """Volume name → claim name of each PersistentVolumeClaim volume."""
+    return {v.name: v.persistent_volume_claim.claim_name for v in volumes if v.persistent_volume_claim is not None}
+
+
+def claim_dir(work_dir: Path, namespace: str, claim: str) -> Path:
+    """A claim's storage: keyed by namespace and claim, not by Pod, so the next Pod finds the same files."""
+    return work_dir / "claims" / namespace / claim
+
+
+def is_standalone(container: client.V1Container) -> bool:
+    """The container runs Connect in standalone mode: the Kafka image's connect-standalone.sh."""
+    command = list(container.command or [])
+    return bool(command) and command[0].endswith("connect-standalone.sh")
 
 
 def _init_container(pod: client.V1Pod) -> client.V1Container:

@@ -38,6 +38,7 @@ CHILD_RESOURCES: tuple[tuple[str, str | None, str], ...] = (
     ("", "v1", "serviceaccounts"),
     ("policy", None, "poddisruptionbudgets"),
     ("networking.k8s.io", "v1", "networkpolicies"),
+    ("", "v1", "persistentvolumeclaims"),  # mode standalone: the offsets volume
 )
 CHILD_LABELS: dict[str, Any] = {
     "app.kubernetes.io/managed-by": names.WORKER_LABELS["app.kubernetes.io/managed-by"],
@@ -87,7 +88,7 @@ def _desired(
     spec = KafkaConnectSpec.model_validate(owner.get("spec") or {})
     meta = owner["metadata"]
     ref = ClusterRef(meta["name"], meta["namespace"], meta["uid"])
-    group = owner["status"]["groupId"]
+    group = owner["status"].get("groupId")  # none for a standalone cluster
     rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, group_id=group).objects
     return next((o for o in rendered if o["kind"] == kind and o["metadata"]["name"] == name), None)
 

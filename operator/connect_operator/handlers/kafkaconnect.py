@@ -41,6 +41,8 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
     @kopf.index(GROUP, VERSION, PLURAL, registry=registry, id="kafkaconnect_claims")
     def kafkaconnect_claims(body: kopf.Body, **_: Any) -> dict[str, groups.GroupClaim]:
+        if body.spec.get("mode") == "standalone":
+            return {}  # holds no group
         claim = groups.claim_of(body)
         return {claim.group_id: claim}
 
@@ -64,7 +66,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             reconcile_or_hold(body, patch, settings, api, logger, claims)  # a missed or failed change
             return
         problem = policy.standing_problem(body.status)
-        if problem is None or problem[0] == "GroupIdConflict":
+        standalone = body.spec.get("mode") == "standalone"
+        if not standalone and (problem is None or problem[0] == "GroupIdConflict"):
             # Found here too: clusters merged before this check existed, or a holder deleted since.
             problem = precheck.group_conflict(groups.claim_of(body), claims)
             if problem is not None and policy.is_new(body.status, problem):
@@ -132,12 +135,15 @@ def reconcile(
         logger.warning("Refused the spec: %s", message)
         return observe(body, settings, api, previous, problem=("InvalidSpec", message), warnings=())
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
-    group = groups.effective_group_id(
-        spec.group_id, previous.get("groupId"), precheck.running_group(api, ref), ref.namespace, ref.name
-    )
     client_config = precheck.kafka_client_config(api, ref.namespace, spec)
-    kafka_cluster_id = precheck.claim_group(api, ref, body, spec, group, settings, client_config, claims)
-    recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
+    group: str | None = None
+    recorded: dict[str, Any] = {}
+    if not spec.standalone:  # a standalone worker joins no group and keeps no internal topics
+        group = groups.effective_group_id(
+            spec.group_id, previous.get("groupId"), precheck.running_group(api, ref), ref.namespace, ref.name
+        )
+        kafka_cluster_id = precheck.claim_group(api, ref, body, spec, group, settings, client_config, claims)
+        recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
     pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(
         ref, spec, settings.operator_image, pdb_api, operator_namespace=settings.operator_namespace, group_id=group
@@ -147,7 +153,7 @@ def reconcile(
         events.warning(body, *refused)
         logger.warning("Applied nothing: %s", refused[1])
         return {**observe(body, settings, api, previous, problem=refused, warnings=()), **recorded}
-    created, problems = _ensure_topics(spec, group, settings, client_config)
+    created, problems = _ensure_topics(spec, group, settings, client_config) if group is not None else ([], [])
     if created:
         events.normal(body, "TopicsCreated", f"Created internal topics {', '.join(sorted(created))}")
     objects = policy.to_apply(rendered.objects, problems)

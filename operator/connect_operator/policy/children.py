@@ -109,7 +109,9 @@ def _quantity(text: str) -> Decimal | None:
 def owner_settled(owner: Mapping[str, Any]) -> bool:
     """Repair only what the last reconcile applied: none pending, none refused, the owner not being deleted."""
     meta, status = owner.get("metadata") or {}, owner.get("status") or {}
-    if meta.get("deletionTimestamp") or not status.get("groupId"):
+    # A distributed cluster renders with the group its status records; a standalone one has none.
+    standalone = (owner.get("spec") or {}).get("mode") == "standalone"
+    if meta.get("deletionTimestamp") or not (standalone or status.get("groupId")):
         return False
     return status.get("observedGeneration") == meta.get("generation") and standing_problem(status) is None
 

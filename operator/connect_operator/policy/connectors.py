@@ -155,9 +155,26 @@ def screen(
     return found
 
 
+def _needs_distributed(cluster_name: str, cluster_spec: KafkaConnectSpec, connector: Connector) -> Problem | None:
+    """A standalone worker has no exactly-once source support, and Connect 3.9 accepts such a connector
+    without a word and runs it without transactions: a connector that requires it is refused instead."""
+    if not cluster_spec.standalone:
+        return None
+    if str(connector.spec.config.get("exactly.once.support", "")).lower() != "required":
+        return None
+    return Problem(
+        "NeedsDistributedMode",
+        f"exactly.once.support is required, and KafkaConnect {cluster_name} runs in mode standalone, which has "
+        "no exactly-once sources; run it on a distributed cluster, or drop the requirement",
+        stalled=True,
+    )
+
+
 def _limits_and_names(
     cluster_name: str, cluster_spec: KafkaConnectSpec, connector: Connector, obj: Mapping[str, Any]
 ) -> Problem | None:
+    if problem := _needs_distributed(cluster_name, cluster_spec, connector):
+        return problem
     limit = cluster_spec.max_tasks_per_connector
     if connector.spec.tasks_max > limit:
         return Problem(

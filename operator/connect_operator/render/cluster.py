@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
-from connect_operator.render import companions, configmap, deployment, workerconfig
+from connect_operator.render import companions, configmap, deployment, storage, workerconfig
 from connect_operator.render.names import ClusterRef
 
 
@@ -25,8 +25,11 @@ def render(
     operator_namespace: str | None = None,
     group_id: str | None = None,
 ) -> Rendered:
-    """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster."""
-    group = group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
+    """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster.
+    A standalone cluster has none, and its offsets claim comes before the Deployment that mounts it."""
+    group = (
+        None if spec.standalone else group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
+    )
     properties = workerconfig.worker_properties(spec, group)
     data = configmap.data(properties, workerconfig.log4j_properties(spec))
     digest = configmap.config_hash(data)
@@ -36,6 +39,7 @@ def render(
         companions.build_service(ref),
         companions.build_network_policy(ref, operator_namespace),
         companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
+        *([storage.build_offsets_claim(ref, spec)] if spec.standalone else []),
         deployment.build_deployment(ref, spec, digest, operator_image),
     )
     return Rendered(objects, digest, properties)

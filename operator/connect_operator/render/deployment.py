@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
-from connect_operator.render import names, workerconfig
+from connect_operator.render import names, storage, workerconfig
 from connect_operator.render.names import ClusterRef
 
 KAFKA_UID = 1000  # the apache/kafka image's appuser
@@ -53,11 +53,19 @@ def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, 
         "spec": {
             "replicas": spec.replicas,
             "selector": {"matchLabels": ref.selector_labels()},
-            # One new worker before an old one goes: the group keeps its capacity while rolling.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "strategy": _strategy(spec),
             "template": {"metadata": {"labels": pod_labels, "annotations": pod_annotations}, "spec": pod_spec},
         },
     }
+
+
+def _strategy(spec: KafkaConnectSpec) -> dict[str, Any]:
+    if spec.standalone:
+        # One ReadWriteOnce offsets volume, and two standalone workers would both run every connector:
+        # the old Pod is gone before the new one starts.
+        return {"type": "Recreate"}
+    # One new worker before an old one goes: the group keeps its capacity while rolling.
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
 
 
 # A worker can serve once it has started (joined its group and read its config topic) and while its REST
@@ -176,7 +184,7 @@ def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "connect",
         "image": spec.image,
-        "command": ["/opt/kafka/bin/connect-distributed.sh", f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}"],
+        "command": [connect_script(spec), f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}"],
         "env": env + list(spec.template.pod.env),
         "ports": [{"name": "rest", "containerPort": REST_PORT, "protocol": "TCP"}],
         **probes(),
@@ -185,12 +193,18 @@ def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
             *_mounts(spec),
             {"name": "plugins", "mountPath": names.PLUGIN_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
+            *([{"name": storage.OFFSETS_VOLUME, "mountPath": names.OFFSETS_DIR}] if spec.standalone else []),
             *spec.template.pod.volume_mounts,
         ],
     }
     if spec.resources:
         container["resources"] = spec.resources.model_dump(exclude_none=True)
     return container
+
+
+def connect_script(spec: KafkaConnectSpec) -> str:
+    """The Kafka image's start script; the pod runner starts the same mode from it."""
+    return f"/opt/kafka/bin/connect-{spec.mode}.sh"
 
 
 def _secret_volumes(spec: KafkaConnectSpec) -> list[tuple[str, str, str]]:
@@ -219,6 +233,8 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
         {"name": "tmp", "emptyDir": {}},
     ]
     volumes += [_secret_volume(v, s, spec) for v, s, _ in _secret_volumes(spec)]
+    if spec.standalone:
+        volumes.append(storage.offsets_volume(ref))
     if spec.rack:
         # The kubelet rewrites this file when the annotation appears, so the init step can wait on it.
         annotation = f"metadata.annotations['{names.RACK_ANNOTATION}']"

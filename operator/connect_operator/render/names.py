@@ -40,6 +40,9 @@ KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
 RACK_DIR = "/etc/kco/rack"
 RACK_FILE = "rack"
+# mode standalone: the offsets file, on the PersistentVolumeClaim's mount, so it outlives the Pod.
+OFFSETS_DIR = "/var/lib/kco/offsets"
+OFFSETS_FILE = f"{OFFSETS_DIR}/connect.offsets"
 WORKER_PROPERTIES = "worker.properties"
 LOG4J_PROPERTIES = "log4j.properties"
 # The config provider that resolves Connectors' secretKeyRef values: it may read only SECRETS_ROOT.
@@ -71,6 +74,10 @@ class ClusterRef:
     @property
     def config_map(self) -> str:
         return f"{self.name}-connect-config"
+
+    @property
+    def offsets_claim(self) -> str:
+        return f"{self.name}-connect-offsets"
 
     def rest_url(self, port: int) -> str:
         return f"http://{self.service}.{self.namespace}.svc:{port}"

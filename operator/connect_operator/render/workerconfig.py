@@ -30,6 +30,10 @@ KEYSTORE_FILE = f"{names.CONFIG_DIR}/kafka-client.pem"
 # back. A Deployment's replacement Pod is a new worker, never the one that left, and in a roll the last
 # old worker's tasks would wait out the whole delay: with 0 they move at the rebalance its leaving starts.
 ROLLING_DEFAULTS = {"scheduled.rebalance.max.delay.ms": "0"}
+# A standalone worker writes its offsets file every offset.flush.interval.ms (60 s by default) and when it
+# stops: a crash re-sends what was produced since the last write. Kafka's own connect-standalone.properties
+# uses 10 s; spec.config may change it.
+STANDALONE_DEFAULTS = {"offset.flush.interval.ms": "10000"}
 
 
 def default_group_id(namespace: str, name: str) -> str:
@@ -83,11 +87,15 @@ def worker_secret_dirs(spec: KafkaConnectSpec) -> tuple[str, ...]:
     return (f"{names.KAFKA_AUTH_ROOT}/{auth.password_secret.secret_name}",)
 
 
-def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
+def storage_properties(spec: KafkaConnectSpec, group: str | None) -> dict[str, str]:
+    """Where the worker keeps its state: a group's internal topics, or (standalone) the offsets file."""
+    if spec.standalone:
+        return {"offset.storage.file.filename": names.OFFSETS_FILE, **STANDALONE_DEFAULTS}
+    if group is None:
+        raise ValueError("a distributed worker needs its group id")
     config_topic, offset_topic, status_topic = internal_topic_names(spec, group)
     topics = spec.internal_topics
-    properties: dict[str, str] = {
-        "bootstrap.servers": spec.bootstrap_servers,
+    return {
         "group.id": group,
         "config.storage.topic": config_topic,
         "offset.storage.topic": offset_topic,
@@ -97,13 +105,21 @@ def worker_properties(spec: KafkaConnectSpec, group: str) -> dict[str, str]:
         "status.storage.replication.factor": str(topics.status.replication_factor),
         "offset.storage.partitions": str(topics.offset.partitions or 25),
         "status.storage.partitions": str(topics.status.partitions or 5),
+        **ROLLING_DEFAULTS,
+    }
+
+
+def worker_properties(spec: KafkaConnectSpec, group: str | None) -> dict[str, str]:
+    """`group`: the Connect group of a distributed cluster; None for a standalone one."""
+    properties: dict[str, str] = {
+        "bootstrap.servers": spec.bootstrap_servers,
+        **storage_properties(spec, group),
         "key.converter": spec.converters.key,
         "value.converter": spec.converters.value,
         "listeners": f"http://:{REST_PORT}",
         "rest.advertised.port": str(REST_PORT),
         "plugin.path": names.PLUGIN_DIR,
         **config_provider_properties(names.SECRETS_ROOT if spec.exposed_secrets else None, worker_secret_dirs(spec)),
-        **ROLLING_DEFAULTS,
     }
     properties.update(_security(spec))
     properties.update({key: _string(value) for key, value in spec.config.items()})

@@ -29,6 +29,7 @@ OWNED_WORKER_KEYS: frozenset[str] = properties.IDENTITY_KEYS | frozenset(
         "key.converter",
         "value.converter",
         "security.protocol",
+        "offset.storage.file.filename",
     }
 )
 OWNED_WORKER_PREFIXES: tuple[str, ...] = (
@@ -134,6 +135,16 @@ class Logging(Spec):
     )
 
 
+class OffsetStorage(Spec):
+    size: str = Field(default="1Gi", pattern=QUANTITY_PATTERN, description="Requested size of the volume.")
+    storage_class_name: str | None = Field(
+        default=None,
+        alias="storageClassName",
+        min_length=1,
+        description="StorageClass of the claim; unset: the cluster's default.",
+    )
+
+
 class Rack(Spec):
     topology_key: str = Field(
         default="topology.kubernetes.io/zone",
@@ -200,12 +211,18 @@ class Template(Spec):
 
 
 class KafkaConnectSpec(Spec):
-    replicas: int = Field(default=1, ge=0, description="Number of Connect workers.")
+    mode: Literal["distributed", "standalone"] = Field(
+        default="distributed",
+        description="distributed: a Connect group, its state in three internal topics. standalone: one "
+        "worker, connectors in memory (the operator creates them again after a restart) and source offsets in "
+        "a file on a PersistentVolumeClaim (offsetStorage); replicas 0 or 1, no groupId or internalTopics.",
+    )
+    replicas: int = Field(default=1, ge=0, description="Number of Connect workers (standalone: 0 or 1).")
     image: str = Field(
         default=DEFAULT_IMAGE,
         min_length=1,
         pattern=r"^\S+$",
-        description="An Apache Kafka image with bin/connect-distributed.sh.",
+        description="An Apache Kafka image with bin/connect-distributed.sh (and connect-standalone.sh).",
     )
     version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version of the image.")
     bootstrap_servers: str = Field(alias="bootstrapServers", min_length=1, description="Kafka bootstrap servers.")
@@ -219,6 +236,11 @@ class KafkaConnectSpec(Spec):
     )
     internal_topics: InternalTopics = Field(
         default_factory=InternalTopics, alias="internalTopics", description="The three internal topics."
+    )
+    offset_storage: OffsetStorage | None = Field(
+        default=None,
+        alias="offsetStorage",
+        description="mode standalone: the PersistentVolumeClaim holding the offsets file (default 1Gi).",
     )
     config: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Further worker properties (keys the operator owns are refused)."
@@ -271,6 +293,29 @@ class KafkaConnectSpec(Spec):
                 "internalTopics, converters, tls, authentication and exposedSecrets"
             )
         return config
+
+    @property
+    def standalone(self) -> bool:
+        return self.mode == "standalone"
+
+    @model_validator(mode="after")
+    def _fields_of_the_mode(self) -> KafkaConnectSpec:
+        if not self.standalone:
+            if self.offset_storage is not None:
+                raise ValueError("offsetStorage is for mode standalone; distributed workers keep offsets in a topic")
+            return self
+        # One offsets file on one ReadWriteOnce volume: a second worker would be a second, separate
+        # Connect with the same connectors, each producing every record.
+        if self.replicas > 1:
+            raise ValueError(f"mode standalone runs one worker: replicas must be 0 or 1, not {self.replicas}")
+        unused = [
+            alias
+            for name, alias in (("group_id", "groupId"), ("internal_topics", "internalTopics"))
+            if name in self.model_fields_set
+        ]
+        if unused:
+            raise ValueError(f"mode standalone has no Connect group: {' and '.join(unused)} cannot be set")
+        return self
 
     @model_validator(mode="after")
     def _rack_not_set_twice(self) -> KafkaConnectSpec:
