@@ -26,7 +26,7 @@ layers:
 
 # One process per tier (see tests/conftest.py): the tiers wait on Connect rebalances more than on CPU.
 pytest:
-	$(BIN)/pytest -n 3 --dist loadgroup
+	$(BIN)/pytest -n 4 --dist loadgroup
 
 # Just the whole-loop tests: the local control plane with real worker Pods (the pod runner).
 test-e2e: setup
