@@ -8,9 +8,15 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from connect_worker import settings
 from connect_worker.testbed import Testbed
+
+# The unit tier shares two cores with the JVMs and kubelets of the other tiers: hypothesis's 200 ms wall-clock
+# deadline per example would measure that load, not the code under test.
+hypothesis_settings.register_profile("kco", deadline=None)
+hypothesis_settings.load_profile("kco")
 
 _counter = itertools.count()
 
