@@ -208,7 +208,7 @@ class LocalNode:
         if self.network:
             nodenet.delete(self.network)
             self.network = None
-        shutil.rmtree(self.folders.sockets, ignore_errors=True)
+        shutil.rmtree(self.folders.short, ignore_errors=True)
 
     # -- pieces of start() ------------------------------------------------------------------------------
 

@@ -18,12 +18,13 @@ CLUSTER_DOMAIN = "cluster.local"
 class NodeFolders:
     root: Path
     # A unix socket's path may hold 108 bytes at most (104 for some tools): a work folder under pytest's or a
-    # user's temporary folder is often deeper than that, so containerd's sockets get a short folder of their own.
-    sockets: Path
+    # user's temporary folder is often deeper than that, so what holds sockets (containerd's, and the kubelet's
+    # root with its pod-resources and plugin sockets) gets a short folder of its own.
+    short: Path
 
     @property
     def containerd_socket(self) -> Path:
-        return self.sockets / "containerd.sock"
+        return self.short / "containerd.sock"
 
     @property
     def cni_conf(self) -> Path:
@@ -36,7 +37,7 @@ class NodeFolders:
 
     @property
     def kubelet_root(self) -> Path:
-        return self.root / "kubelet"
+        return self.short / "kubelet"
 
     @property
     def kernel_flags(self) -> Path:
