@@ -201,11 +201,9 @@ class _Builder:
         partial.unlink(missing_ok=True)
         with self.phase(f"writing {archive.name}"):
             self.buildah.run(["push", "--quiet", reference, f"oci-archive:{partial}:{reference}"], f"pushing {name}")
+        # Archives of other keys stay: the cache is shared by every checkout on the machine (worktrees of
+        # other branches have other keys), and one may be importing its archive right now.
         partial.replace(archive)
-        # Older archives of this image are never used again (their key no longer matches any input).
-        for old in home(self.cache).glob(f"{name}-*.oci.tar"):
-            if old != archive:
-                old.unlink()
         return Image(reference, archive, cached=False, seconds=time.monotonic() - started)
 
     def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str) -> None:
