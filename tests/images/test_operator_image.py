@@ -59,6 +59,15 @@ def test_the_operator_runs_as_10001_on_a_read_only_root_until_it_needs_a_cluster
     assert "Read-only file system" not in started.stderr
 
 
+def test_the_image_runs_this_checkouts_code(operator_image: oci.Unpacked) -> None:
+    installed = operator_image.rootfs / "opt/python/lib"
+    (site,) = installed.glob("python3.*/site-packages")
+    for package, tree in (("connect_operator", "operator"), ("connect_worker", "worker")):
+        here = {p.relative_to(ROOT / tree).as_posix(): p.read_bytes() for p in (ROOT / tree / package).rglob("*.py")}
+        there = {p.relative_to(site).as_posix(): p.read_bytes() for p in (site / package).rglob("*.py")}
+        assert there == here, f"{package} in the image differs from the checkout's"
+
+
 def _locked() -> dict[str, str]:
     pins = re.findall(r"^([A-Za-z0-9._-]+)==([^ \\\n]+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE)
     return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins}

@@ -206,9 +206,20 @@ class _Builder:
         partial.replace(archive)
         return Image(reference, archive, cached=False, seconds=time.monotonic() - started)
 
-    def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str) -> None:
+    def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str, layers: bool = True) -> None:
         self.buildah.run(
-            ["bud", "--layers", "--network", "host", "-f", str(containerfile), "-t", reference, *extra, str(context)],
+            [
+                "bud",
+                *(["--layers"] if layers else ["--no-cache"]),
+                "--network",
+                "host",
+                "-f",
+                str(containerfile),
+                "-t",
+                reference,
+                *extra,
+                str(context),
+            ],
             f"building {reference}",
         )
 
@@ -288,7 +299,17 @@ class _Builder:
                 if _HOST_CA.is_file():
                     mounts += ["-v", f"{_HOST_CA}:{_BUILD_CA}:ro"]
                 with self.phase(f"building the operator image {reference} from the Dockerfile"):
-                    self._bud(reference, root / "Dockerfile", root, "--build-arg", f"PYTHON_IMAGE={python}", *mounts)
+                    # No layer cache: buildah 1.28 reuses a cached `RUN --mount=type=bind,from=build` step
+                    # whatever the build stage now holds (an image of the previous sources, measured).
+                    self._bud(
+                        reference,
+                        root / "Dockerfile",
+                        root,
+                        "--build-arg",
+                        f"PYTHON_IMAGE={python}",
+                        *mounts,
+                        layers=False,
+                    )
 
         return self._deliver("operator", key, build)
 
