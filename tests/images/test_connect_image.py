@@ -22,7 +22,8 @@ from tests.images.conftest import emptydir, pod_binds, pod_env
 from tests.support import oci
 from tests.support.polling import poll_until
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

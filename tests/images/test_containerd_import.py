@@ -13,7 +13,8 @@ import pytest
 from connect_operator.devkit import images
 from tests.support.polling import poll_until
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 from connect_operator.devkit import images
 from connect_worker import settings
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 
 def test_a_second_ensure_finds_every_archive_and_builds_nothing(built: images.BuiltImages) -> None:

@@ -17,7 +17,8 @@ from connect_worker import properties
 from tests.images.conftest import emptydir, pod_binds, pod_env
 from tests.support import oci
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[2]
 

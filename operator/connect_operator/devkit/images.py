@@ -189,7 +189,7 @@ class _Builder:
             self._buildah = Buildah(home(self.cache) / "buildah", self.log)
         return self._buildah
 
-    def _deliver(self, name: str, key: Key, build: Callable[[str], None]) -> Image:
+    def _deliver(self, name: str, key: Key, build: Callable[[str], None], keep: bool = True) -> Image:
         """The archive of `name` at `key`: from the cache, or built (tagged `reference`) and pushed."""
         reference = imagekeys.reference(name, key)
         archive = archive_path(self.cache, name, key)
@@ -204,6 +204,9 @@ class _Builder:
         # Archives of other keys stay: the cache is shared by every checkout on the machine (worktrees of
         # other branches have other keys), and one may be importing its archive right now.
         partial.replace(archive)
+        if not keep:
+            # Built without the layer cache, so nothing reuses it: the archive is the only copy worth keeping.
+            self.buildah.run(["rmi", reference], f"removing {reference} from buildah's storage")
         return Image(reference, archive, cached=False, seconds=time.monotonic() - started)
 
     def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str, layers: bool = True) -> None:
@@ -311,7 +314,7 @@ class _Builder:
                         layers=False,
                     )
 
-        return self._deliver("operator", key, build)
+        return self._deliver("operator", key, build, keep=False)
 
     def connect(self) -> Image:
         with self.phase(f"checking the Connect {manifest.CONNECT_VERSION} runtime"):
