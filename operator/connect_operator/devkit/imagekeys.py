@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 KEY_LENGTH = 12
-# The same files the build context leaves out (.dockerignore): bytecode and build metadata.
-_SKIPPED_PARTS = ("__pycache__",)
+# The same files the build context leaves out (.dockerignore): bytecode (all a __pycache__ holds) and
+# build metadata.
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _SKIPPED_PART_SUFFIXES = (".egg-info",)
 
@@ -44,10 +44,7 @@ def key_of(parts: Mapping[str, str | bytes]) -> Key:
 
 def skipped(relative: PurePosixPath) -> bool:
     """Whether a file under a source tree is left out of its key (as it is out of the build context)."""
-    return (
-        any(part in _SKIPPED_PARTS or part.endswith(_SKIPPED_PART_SUFFIXES) for part in relative.parts)
-        or relative.suffix in _SKIPPED_SUFFIXES
-    )
+    return any(part.endswith(_SKIPPED_PART_SUFFIXES) for part in relative.parts) or relative.suffix in _SKIPPED_SUFFIXES
 
 
 def file_digest(path: Path) -> str:

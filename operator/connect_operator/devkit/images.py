@@ -46,7 +46,6 @@ OPERATOR_TREES = ("operator", "worker")
 # Where the host's CA bundle and a pip.conf naming it are mounted in the operator's build (never in
 # the image): pip must trust what this machine trusts (an egress proxy's CA, say) to reach PyPI.
 _BUILD_CA = "/run/kco-build/ca-certificates.crt"
-_UNUSED_ARCHIVE_SECONDS = 24 * 3600
 _HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 # The provisioned runtime's reflections 0.9.12 lacks what Connect 3.9's plugin scanner calls under the
 # default plugin.discovery (hybrid_warn), which the operator's workers keep (the local WorkerProcess
@@ -190,12 +189,11 @@ class _Builder:
             self._buildah = Buildah(home(self.cache) / "buildah", self.log)
         return self._buildah
 
-    def _deliver(self, name: str, key: Key, build: Callable[[str], None]) -> Image:
+    def _deliver(self, name: str, key: Key, build: Callable[[str], None], keep: bool = True) -> Image:
         """The archive of `name` at `key`: from the cache, or built (tagged `reference`) and pushed."""
         reference = imagekeys.reference(name, key)
         archive = archive_path(self.cache, name, key)
         if archive.is_file():
-            archive.touch()  # in use: see the pruning below
             return Image(reference, archive, cached=True)
         started = time.monotonic()
         build(reference)
@@ -203,17 +201,28 @@ class _Builder:
         partial.unlink(missing_ok=True)
         with self.phase(f"writing {archive.name}"):
             self.buildah.run(["push", "--quiet", reference, f"oci-archive:{partial}:{reference}"], f"pushing {name}")
+        # Archives of other keys stay: the cache is shared by every checkout on the machine (worktrees of
+        # other branches have other keys), and one may be importing its archive right now.
         partial.replace(archive)
-        # Archives of other keys belong to other commits: another checkout sharing this cache may be about to
-        # import one. Those unused for a day go.
-        for old in home(self.cache).glob(f"{name}-*.oci.tar"):
-            if old != archive and time.time() - old.stat().st_mtime > _UNUSED_ARCHIVE_SECONDS:
-                old.unlink(missing_ok=True)
+        if not keep:
+            # Built without the layer cache, so nothing reuses it: the archive is the only copy worth keeping.
+            self.buildah.run(["rmi", reference], f"removing {reference} from buildah's storage")
         return Image(reference, archive, cached=False, seconds=time.monotonic() - started)
 
-    def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str) -> None:
+    def _bud(self, reference: str, containerfile: Path, context: Path, *extra: str, layers: bool = True) -> None:
         self.buildah.run(
-            ["bud", "--layers", "--network", "host", "-f", str(containerfile), "-t", reference, *extra, str(context)],
+            [
+                "bud",
+                *(["--layers"] if layers else ["--no-cache"]),
+                "--network",
+                "host",
+                "-f",
+                str(containerfile),
+                "-t",
+                reference,
+                *extra,
+                str(context),
+            ],
             f"building {reference}",
         )
 
@@ -293,9 +302,19 @@ class _Builder:
                 if _HOST_CA.is_file():
                     mounts += ["-v", f"{_HOST_CA}:{_BUILD_CA}:ro"]
                 with self.phase(f"building the operator image {reference} from the Dockerfile"):
-                    self._bud(reference, root / "Dockerfile", root, "--build-arg", f"PYTHON_IMAGE={python}", *mounts)
+                    # No layer cache: buildah 1.28 reuses a cached `RUN --mount=type=bind,from=build` step
+                    # whatever the build stage now holds (an image of the previous sources, measured).
+                    self._bud(
+                        reference,
+                        root / "Dockerfile",
+                        root,
+                        "--build-arg",
+                        f"PYTHON_IMAGE={python}",
+                        *mounts,
+                        layers=False,
+                    )
 
-        return self._deliver("operator", key, build)
+        return self._deliver("operator", key, build, keep=False)
 
     def connect(self) -> Image:
         with self.phase(f"checking the Connect {manifest.CONNECT_VERSION} runtime"):

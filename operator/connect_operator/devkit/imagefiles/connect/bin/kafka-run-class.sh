@@ -41,11 +41,44 @@ if [ -n "${JMX_PORT:-}" ]; then
   fi
 fi
 
+# This runtime logs through Log4j 2, which reads no log4j 1 file; Kafka 3.x's convention (and the
+# operator's ConfigMap) is one. So a log4j 1 file is translated into a Log4j 2 one under /tmp (the one
+# writable place): its root and logger levels and its console pattern, every appender the console.
+translate_log4j1() {
+  awk '
+    function trim(s) { gsub(/^[ \t]+|[ \t\r]+$/, "", s); return s }
+    /^[ \t]*[#!]/ || !/=/ { next }
+    {
+      key = trim(substr($0, 1, index($0, "=") - 1)); value = trim(substr($0, index($0, "=") + 1))
+      split(value, words, ","); level = trim(words[1])
+    }
+    key == "log4j.rootLogger" { root = level }
+    key ~ /^log4j\.logger\./ {
+      n++
+      printf "logger.l%d.name = %s\nlogger.l%d.level = %s\n", n, substr(key, length("log4j.logger.") + 1), n, level
+    }
+    key ~ /^log4j\.appender\.[^.]+\.layout\.ConversionPattern$/ && pattern == "" { pattern = value }
+    END {
+      print "status = warn"
+      print "appender.stdout.type = Console"
+      print "appender.stdout.name = stdout"
+      print "appender.stdout.layout.type = PatternLayout"
+      print "appender.stdout.layout.pattern = " (pattern == "" ? "[%d] %p %m (%c)%n" : pattern)
+      print "rootLogger.level = " (root == "" ? "INFO" : root)
+      print "rootLogger.appenderRef.stdout.ref = stdout"
+    }' "$1"
+}
+
 KAFKA_LOG4J_OPTS=${KAFKA_LOG4J_OPTS:-"-Dlog4j.configuration=file:$base_dir/config/tools-log4j.properties"}
-# This runtime's logging backend is Log4j 2, which does not read log4j 1 files: unless the caller
-# chose a Log4j 2 configuration, use the image's, which logs to stdout as the log4j 1 default does.
 case $KAFKA_LOG4J_OPTS in
   *log4j2.configurationFile*) ;;
+  *-Dlog4j.configuration=file:*)
+    log4j1=${KAFKA_LOG4J_OPTS##*-Dlog4j.configuration=file:}
+    log4j1=${log4j1%% *}
+    log4j2=$(mktemp --suffix=.properties "${TMPDIR:-/tmp}/log4j2-XXXXXX")
+    translate_log4j1 "$log4j1" >"$log4j2"
+    KAFKA_LOG4J_OPTS="$KAFKA_LOG4J_OPTS -Dlog4j2.configurationFile=$log4j2"
+    ;;
   *) KAFKA_LOG4J_OPTS="$KAFKA_LOG4J_OPTS -Dlog4j2.configurationFile=$base_dir/config/connect-log4j2.properties" ;;
 esac
 KAFKA_LOG4J_OPTS="-Dkafka.logs.dir=$LOG_DIR $KAFKA_LOG4J_OPTS"
