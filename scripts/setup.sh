@@ -11,7 +11,7 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 [ -f /usr/share/java/reflections.jar ] || need_apt+=(libreflections-java)
 # The local node's images (python -m connect_operator.devkit images) and its container runtime.
 for tool in buildah:buildah debootstrap:debootstrap runc:runc containerd:containerd ctr:containerd \
-  iptables:iptables gcc:gcc /usr/lib/cni/bridge:containernetworking-plugins; do
+  iptables:iptables gcc:gcc ip:iproute2 nsenter:util-linux /usr/lib/cni/bridge:containernetworking-plugins; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || [ -x "${tool%%:*}" ] || need_apt+=("${tool##*:}")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
