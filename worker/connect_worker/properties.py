@@ -53,10 +53,26 @@ class WorkerSpec:
     rest_port: int
     plugin_path: str
     extra: Mapping[str, str] = field(default_factory=dict)
+    # "https": the REST listener serves TLS (its `listeners.https.ssl.*` settings come in `extra`).
+    rest_scheme: str = "http"
+    # A second, plain listener for health probes only (see PROBE_LISTENER_HOST); None: probe the REST port.
+    probe_port: int | None = None
 
     @property
     def rest_url(self) -> str:
-        return f"http://{self.rest_host}:{self.rest_port}"
+        return f"{self.rest_scheme}://{self.rest_host}:{self.rest_port}"
+
+    @property
+    def health_url(self) -> str:
+        """Where a probe asks /health without a client certificate."""
+        if self.probe_port is None:
+            return self.rest_url
+        return f"http://{self.rest_host}:{self.probe_port}"
+
+    @property
+    def listeners(self) -> str:
+        main = f"{self.rest_scheme}://{self.rest_host}:{self.rest_port}"
+        return main if self.probe_port is None else f"{main},http://{self.rest_host}:{self.probe_port}"
 
 
 def worker_properties(spec: WorkerSpec) -> dict[str, str]:
@@ -79,7 +95,7 @@ def worker_properties(spec: WorkerSpec) -> dict[str, str]:
         "status.storage.replication.factor": rf,
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "listeners": f"http://{spec.rest_host}:{spec.rest_port}",
+        "listeners": spec.listeners,
         "rest.advertised.host.name": spec.rest_host,
         "rest.advertised.port": str(spec.rest_port),
         "plugin.path": spec.plugin_path,
@@ -165,6 +181,7 @@ def _unescape(text: str) -> str:
 def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: int, plugin_path: str) -> WorkerSpec:
     """A WorkerSpec reproducing a full property set (as the operator rendered it) at another address."""
     rf = int(props.get("config.storage.replication.factor", "1"))
+    scheme, probe_port = listener_layout(props.get("listeners", ""))
     return WorkerSpec(
         bootstrap_servers=props["bootstrap.servers"],
         group_id=props["group.id"],
@@ -175,4 +192,16 @@ def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: in
         rest_port=rest_port,
         plugin_path=plugin_path,
         extra={k: v for k, v in props.items() if k not in IDENTITY_KEYS},
+        rest_scheme=scheme,
+        probe_port=probe_port,
     )
+
+
+def listener_layout(listeners: str) -> tuple[str, int | None]:
+    """The REST listener's scheme, and the port of a plain probe listener beside an HTTPS one (or None)."""
+    entries = [entry.strip() for entry in listeners.split(",") if entry.strip()]
+    schemes = [entry.split("://", 1)[0].lower() for entry in entries]
+    if "https" not in schemes:
+        return "http", None
+    plain = [entry for entry, scheme in zip(entries, schemes, strict=True) if scheme == "http"]
+    return "https", (int(plain[0].rsplit(":", 1)[1]) if plain else None)

@@ -38,6 +38,7 @@ TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 SECRETS_ROOT = "/mnt/kco/secrets"
 KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
+REST_TLS_DIR = "/mnt/kco/rest-tls"
 RACK_DIR = "/etc/kco/rack"
 RACK_FILE = "rack"
 WORKER_PROPERTIES = "worker.properties"
@@ -72,8 +73,22 @@ class ClusterRef:
     def config_map(self) -> str:
         return f"{self.name}-connect-config"
 
-    def rest_url(self, port: int) -> str:
-        return f"http://{self.service}.{self.namespace}.svc:{port}"
+    @property
+    def rest_ca_secret(self) -> str:
+        """The CA the operator issues REST certificates from: only the operator reads it."""
+        return f"{self.name}-connect-rest-ca"
+
+    @property
+    def rest_tls_secret(self) -> str:
+        """The certificate the operator issued: the workers mount it."""
+        return f"{self.name}-connect-rest-tls"
+
+    @property
+    def service_host(self) -> str:
+        return f"{self.service}.{self.namespace}.svc"
+
+    def rest_url(self, port: int, scheme: str = "http") -> str:
+        return f"{scheme}://{self.service_host}:{port}"
 
     def selector_labels(self) -> dict[str, str]:
         return {
