@@ -86,7 +86,7 @@ def _leader_url(cluster: ConnectCluster) -> str:
         for worker in cluster.workers:
             named = re.findall(r"leaderUrl='([^']+)'", worker.log_path.read_text())
             if named:
-                return named[-1].rstrip("/")
+                return str(named[-1]).rstrip("/")
         return None
 
     return poll_until(found, 60, "a worker's log naming the group's leader URL")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from connect_worker.errors import InitError
@@ -35,11 +35,23 @@ def truststore(ca_pem: bytes, password: bytes, source: str) -> bytes:
     return pkcs12.serialize_java_truststore(entries, serialization.BestAvailableEncryption(password))
 
 
-def _private_key(pem: bytes, source: str) -> PrivateKeyTypes:
+_StorableKey = (
+    rsa.RSAPrivateKey
+    | dsa.DSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+
+
+def _private_key(pem: bytes, source: str) -> _StorableKey:
     try:
-        return serialization.load_pem_private_key(pem, password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise InitError(f"{source}: not an unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, rsa.RSAPrivateKey | dsa.DSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise InitError(f"{source}: a {type(key).__name__} cannot go into a PKCS#12 keystore Java's TLS uses")
+    return key
 
 
 def _certificates(pem: bytes, source: str) -> list[x509.Certificate]:

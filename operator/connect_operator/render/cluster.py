@@ -24,12 +24,16 @@ def render(
     pdb_api_version: str = "policy/v1",
     operator_namespace: str | None = None,
     group_id: str | None = None,
+    rest_certificate: str | None = None,
 ) -> Rendered:
-    """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster."""
+    """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster.
+    `rest_certificate`: the REST listener's certificate fingerprint, with spec.rest.tls: a renewed one rolls
+    the workers, whose init step builds the stores Jetty reads only at start."""
     group = group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
     properties = workerconfig.worker_properties(spec, group)
     data = configmap.data(properties, workerconfig.log4j_properties(spec))
-    digest = configmap.config_hash(data)
+    hashed = {**data, "rest-certificate": rest_certificate} if rest_certificate else data
+    digest = configmap.config_hash(hashed)
     objects = (
         companions.build_service_account(ref),
         configmap.build_configmap(ref, data),

@@ -1,0 +1,117 @@
+"""spec.rest.tls on the whole loop: the operator issues the REST certificate from its own CA, the worker Pod
+(the pod runner's, a real Connect 3.9) serves HTTPS with client certificates required and passes its exec
+probes, and the operator syncs a Connector through it, with the status naming the https URL."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+from typing import Any
+
+import aiohttp
+import pytest
+from cryptography import x509
+from kubernetes import client, dynamic
+
+from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts, TlsSettings
+from connect_operator.connect.errors import ConnectError
+from connect_operator.devkit.podrunner import PodRunner
+from connect_operator.kube import client as kube
+from connect_worker.testbed import Testbed
+from tests.kube.conftest import LOCAL_CLUSTER
+from tests.support.polling import poll_until
+from tests.support.resources import API_VERSION, condition, events, ready_cluster
+
+pytestmark = [pytest.mark.kube, pytest.mark.e2e]
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+CA_SECRET, TLS_SECRET = f"{LOCAL_CLUSTER}-connect-rest-ca", f"{LOCAL_CLUSTER}-connect-rest-tls"
+
+
+def _secret(api: client.ApiClient, namespace: str, name: str) -> tuple[client.V1Secret, dict[str, bytes]]:
+    secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+    return secret, {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+
+def _names(cert_pem: bytes) -> list[str]:
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return list(
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    )
+
+
+def _call(url: str, tls: TlsSettings) -> list[str]:
+    async def listed() -> list[str]:
+        async with ConnectClient(url, tls=tls, timeouts=Timeouts(connect=3, read=10), retry=RetryPolicy(1)) as rest:
+            return await rest.list_names()
+
+    return asyncio.run(listed())
+
+
+def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client_auth(
+    local_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+) -> None:
+    kafkaconnects = ready_cluster(crds, namespace, testbed, rest={"tls": {}})
+    cluster = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER)
+    service_host = f"{LOCAL_CLUSTER}-connect-api.{namespace}.svc"
+    assert cluster.status["url"].startswith("https://"), cluster.status["url"]
+    assert cluster.status["connectVersion"].startswith("3.9"), "read over mutual TLS from the worker (GET /)"
+
+    ca_secret, ca = _secret(api, namespace, CA_SECRET)
+    leaf_secret, leaf = _secret(api, namespace, TLS_SECRET)
+    assert leaf_secret.type == "kubernetes.io/tls" and set(leaf) == {"tls.crt", "tls.key", "ca.crt"}
+    assert leaf["ca.crt"] == ca["ca.crt"]
+    assert service_host in _names(leaf["tls.crt"])
+    for secret in (ca_secret, leaf_secret):
+        owner = secret.metadata.owner_references[0]
+        assert (owner.kind, owner.name, owner.controller) == ("KafkaConnect", LOCAL_CLUSTER, True)
+    issued = [e for e in events(api, namespace, LOCAL_CLUSTER, "Normal") if e.reason == "RestCertificateIssued"]
+    assert len(issued) == 1 and TLS_SECRET in issued[0].message
+
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace)
+    connect = deployment.spec.template.spec.containers[0]
+    assert connect.readiness_probe._exec is not None and connect.readiness_probe.http_get is None
+    volumes = {v.name: v for v in deployment.spec.template.spec.volumes}
+    assert volumes["rest-tls"].secret.secret_name == TLS_SECRET
+    assert CA_SECRET not in {v.secret.secret_name for v in volumes.values() if v.secret}, "the CA key stays out"
+
+    connectors = crds.resources.get(api_version=API_VERSION, kind="Connector")
+    connectors.create(
+        namespace=namespace,
+        body={
+            "apiVersion": API_VERSION,
+            "kind": "Connector",
+            "metadata": {"name": "over-tls"},
+            "spec": {"cluster": LOCAL_CLUSTER, "class": SOURCE, "config": {"file": "/dev/null", "topic": namespace}},
+        },
+    )
+    poll_until(
+        lambda: condition(connectors.get(namespace=namespace, name="over-tls"), "Ready").get("status") == "True",
+        120,
+        "the Connector Ready, synced by the operator over HTTPS",
+    )
+
+    ip = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")[0]
+    url = f"https://{ip}:8083"
+    ca_pem, cert_pem, key_pem = (leaf[k].decode() for k in ("ca.crt", "tls.crt", "tls.key"))
+    mutual = TlsSettings(ca_pem=ca_pem, cert_pem=cert_pem, key_pem=key_pem, server_hostname=service_host)
+    assert _call(url, mutual) == ["over-tls"]
+    with pytest.raises((ConnectError, aiohttp.ClientError, ssl.SSLError)):
+        _call(url, TlsSettings(ca_pem=ca_pem, server_hostname=service_host))
+
+    shown: list[Any] = [
+        kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).to_dict(),
+        connectors.get(namespace=namespace, name="over-tls").to_dict(),
+        [e.message for e in events(api, namespace, LOCAL_CLUSTER)],
+        client.CoreV1Api(api).read_namespaced_config_map(f"{LOCAL_CLUSTER}-connect-config", namespace).data,
+    ]
+    text = json.dumps(shown, default=str)
+    assert "PRIVATE KEY" not in text and key_pem.splitlines()[1] not in text
+    assert "ssl.keystore.password" not in text, "the stores' password is the init step's, in the Pod alone"
