@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
+import hashlib
 import json
+import socket
 import ssl
 from typing import Any
 
 import aiohttp
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from kubernetes import client, dynamic
 
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts, TlsSettings
 from connect_operator.connect.errors import ConnectError
 from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
+from connect_operator.policy import resttls
 from connect_worker.testbed import Testbed
 from tests.kube.conftest import LOCAL_CLUSTER
 from tests.support.polling import poll_until
@@ -30,8 +35,8 @@ SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 CA_SECRET, TLS_SECRET = f"{LOCAL_CLUSTER}-connect-rest-ca", f"{LOCAL_CLUSTER}-connect-rest-tls"
 
 
-def _secret(api: client.ApiClient, namespace: str, name: str) -> tuple[client.V1Secret, dict[str, bytes]]:
-    secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+def _secret(api: client.ApiClient, namespace: str, name: str) -> tuple[Any, dict[str, bytes]]:
+    secret: Any = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
     return secret, {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
 
@@ -42,6 +47,20 @@ def _names(cert_pem: bytes) -> list[str]:
     )
 
 
+def _served_certificate(ip: str) -> bytes:
+    """The DER certificate the worker at `ip` serves (no verification: only to see which one it is)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((ip, 8083), timeout=5) as raw, context.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def _fingerprint_pem(pem: bytes) -> str:
+    return hashlib.sha256(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
 def _call(url: str, tls: TlsSettings) -> list[str]:
     async def listed() -> list[str]:
         async with ConnectClient(url, tls=tls, timeouts=Timeouts(connect=3, read=10), retry=RetryPolicy(1)) as rest:
@@ -50,7 +69,8 @@ def _call(url: str, tls: TlsSettings) -> list[str]:
     return asyncio.run(listed())
 
 
-def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client_auth(
+@pytest.mark.timeout(600)
+def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client_auth(  # noqa: PLR0915 - one story
     local_operator: None,
     pod_runner: PodRunner,
     crds: dynamic.DynamicClient,
@@ -75,7 +95,7 @@ def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client
     issued = [e for e in events(api, namespace, LOCAL_CLUSTER, "Normal") if e.reason == "RestCertificateIssued"]
     assert len(issued) == 1 and TLS_SECRET in issued[0].message
 
-    deployment = client.AppsV1Api(api).read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace)
+    deployment: Any = client.AppsV1Api(api).read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace)
     connect = deployment.spec.template.spec.containers[0]
     assert connect.readiness_probe._exec is not None and connect.readiness_probe.http_get is None
     volumes = {v.name: v for v in deployment.spec.template.spec.volumes}
@@ -115,3 +135,38 @@ def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client
     text = json.dumps(shown, default=str)
     assert "PRIVATE KEY" not in text and key_pem.splitlines()[1] not in text
     assert "ssl.keystore.password" not in text, "the stores' password is the init step's, in the Pod alone"
+
+    # Renewal: a leaf 80 of its 90 days old is due; the status timer renews it and the workers roll onto it.
+    hash_before = deployment.spec.template.metadata.annotations["kco.dev/config-hash"]
+    certificate_before = deployment.spec.template.metadata.annotations["kco.dev/rest-certificate"]
+    assert certificate_before == _fingerprint_pem(leaf["tls.crt"])
+    aged = resttls.issue_leaf(ca, (service_host,), datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=80))
+    client.CoreV1Api(api).patch_namespaced_secret(
+        TLS_SECRET, namespace, {"data": {k: base64.b64encode(v).decode() for k, v in aged.items()}}
+    )
+
+    def renewed() -> bytes | None:
+        current = _secret(api, namespace, TLS_SECRET)[1]["tls.crt"]
+        return current if current not in (aged["tls.crt"], leaf["tls.crt"]) else None
+
+    fresh = poll_until(renewed, 60, "the operator renewing the aged certificate")
+    assert service_host in _names(fresh)
+
+    def rolled_onto_it() -> bool:
+        ips = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")
+        served = {hashlib.sha256(_served_certificate(ip)).hexdigest() for ip in ips}
+        return served == {_fingerprint_pem(fresh)}
+
+    poll_until(rolled_onto_it, 180, "every ready worker serving the renewed certificate")
+    rolled: Any = client.AppsV1Api(api).read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace)
+    annotations = rolled.spec.template.metadata.annotations
+    assert annotations["kco.dev/rest-certificate"] == _fingerprint_pem(fresh) != certificate_before
+    assert annotations["kco.dev/config-hash"] == hash_before, "the certificate alone changed"
+    renewed_mutual = TlsSettings(
+        ca_pem=ca_pem,
+        cert_pem=fresh.decode(),
+        key_pem=_secret(api, namespace, TLS_SECRET)[1]["tls.key"].decode(),
+        server_hostname=service_host,
+    )
+    ip = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")[0]
+    assert _call(f"https://{ip}:8083", renewed_mutual) == ["over-tls"]

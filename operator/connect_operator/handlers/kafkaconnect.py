@@ -63,9 +63,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         if body.status.get("observedGeneration") != body.meta.get("generation"):
             reconcile_or_hold(body, patch, settings, api, logger, claims)  # a missed or failed change
             return
-        ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
-        if resttls.renewal_due(api, ref, body.spec):
-            # A renewed certificate is a new config hash: the whole reconcile renders and rolls the workers.
+        if _rest_certificate_stale(body, api):
+            # A certificate due for renewal, or one renewed in its Secret that the workers do not serve yet:
+            # the reconcile renews it (when the operator issues it) and rolls the workers onto it.
             reconcile_or_hold(body, patch, settings, api, logger, claims)
             return
         problem = policy.standing_problem(body.status)
@@ -249,6 +249,17 @@ class RestEndpoint:
 def rest_endpoint(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient, spec: Any) -> RestEndpoint:
     tls = resttls.client_tls(api, ref, spec)
     return RestEndpoint(rest_url(ref, settings, api, https=tls is not None), tls)
+
+
+def _rest_certificate_stale(body: kopf.Body, api: client.ApiClient) -> bool:
+    if (body.spec.get("rest") or {}).get("tls") is None:  # `tls: {}` asks for it too
+        return False
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    try:
+        spec = KafkaConnectSpec.model_validate(dict(body.spec))
+    except ValidationError:
+        return False  # the reconcile has reported it; nothing to roll
+    return resttls.renewal_due(api, ref, body.spec) or not resttls.rolled_out(api, ref, spec)
 
 
 def _exposed_secret_warnings(body: kopf.Body, api: client.ApiClient) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ from connect_operator.handlers import events, precheck
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
 from connect_operator.policy import resttls
-from connect_operator.render import deployment
+from connect_operator.render import deployment, names
 from connect_operator.render.names import ClusterRef
 
 NEEDED_KEYS = (resttls.TLS_CERT, resttls.TLS_KEY, resttls.CA_CERT)
@@ -55,6 +55,29 @@ def ensure(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnectSpec, body:
         f"{(now + resttls.LEAF_LIFETIME).date().isoformat()}",
     )
     return resttls.fingerprint(issued.leaf[resttls.TLS_CERT])
+
+
+def served_fingerprint(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnectSpec) -> str | None:
+    """The fingerprint of the certificate the Secret holds now (read only): what a render of the Deployment
+    outside a reconcile (a repair) must carry, or it would undo the last roll."""
+    secret = deployment.rest_tls_secret(ref, spec)
+    if secret is None:
+        return None
+    data = secrets.read(api, ref.namespace, secret).data
+    return resttls.fingerprint(data[resttls.TLS_CERT]) if resttls.TLS_CERT in data else None
+
+
+def rolled_out(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnectSpec) -> bool:
+    """Whether the Deployment's Pods carry the certificate the Secret holds: False once cert-manager (or
+    anyone) renewed a user's Secret, so the status timer reconciles and the workers roll onto it."""
+    wanted = served_fingerprint(api, ref, spec)
+    if wanted is None:
+        return True
+    live = kube.get_deployment(api, ref.namespace, ref.workers)
+    if live is None:
+        return True  # nothing rolled yet: the reconcile creating it renders the current one
+    annotations = (live.spec.template.metadata.annotations or {}) if live.spec and live.spec.template.metadata else {}
+    return annotations.get(names.REST_CERTIFICATE_ANNOTATION) == wanted
 
 
 def renewal_due(api: client.ApiClient, ref: ClusterRef, spec: Mapping[str, Any]) -> bool:

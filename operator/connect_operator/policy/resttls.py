@@ -71,6 +71,14 @@ def plan(
     return None
 
 
+def issue_leaf(ca: Mapping[str, bytes], names: tuple[str, ...], now: datetime.datetime) -> dict[str, bytes]:
+    """A leaf from the CA a Secret holds, valid from `now`: what `plan` writes, for a given time."""
+    pair = _pair(ca, CA_CERT, CA_KEY)
+    if pair is None:
+        raise ValueError("not a CA this module issued")
+    return _issued(pair, _issue_leaf(pair, names, now)).leaf
+
+
 def fingerprint(cert_pem: bytes) -> str:
     """SHA-256 of the leaf certificate's DER (public): in the config hash, so a new leaf rolls the workers."""
     try:
@@ -121,7 +129,7 @@ def _current_leaf(
 
 def _issue_ca(common_name: str, now: datetime.datetime) -> _Pair:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} CA")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _common_name(f"{common_name} CA"))])
     cert = (
         _builder(name, name, key, now, CA_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -134,7 +142,7 @@ def _issue_ca(common_name: str, now: datetime.datetime) -> _Pair:
 def _issue_leaf(ca: _Pair, names: tuple[str, ...], now: datetime.datetime) -> _Pair:
     ca_cert, ca_key = ca
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _common_name(names[0]))])
     cert = (
         _builder(subject, ca_cert.subject, key, now, LEAF_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -146,6 +154,11 @@ def _issue_leaf(ca: _Pair, names: tuple[str, ...], now: datetime.datetime) -> _P
         .sign(ca_key, hashes.SHA256())
     )
     return cert, key
+
+
+def _common_name(text: str) -> str:
+    # X.509 caps a common name at 64 characters; a KafkaConnect's name may be longer. Clients match the SANs.
+    return text[:64]
 
 
 def _builder(

@@ -28,18 +28,17 @@ def render(
 ) -> Rendered:
     """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster.
     `rest_certificate`: the REST listener's certificate fingerprint, with spec.rest.tls: a renewed one rolls
-    the workers, whose init step builds the stores Jetty reads only at start."""
+    the workers (a Pod annotation), whose init step builds the stores Jetty reads only at start."""
     group = group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
     properties = workerconfig.worker_properties(spec, group)
     data = configmap.data(properties, workerconfig.log4j_properties(spec))
-    hashed = {**data, "rest-certificate": rest_certificate} if rest_certificate else data
-    digest = configmap.config_hash(hashed)
+    digest = configmap.config_hash(data)
     objects = (
         companions.build_service_account(ref),
         configmap.build_configmap(ref, data),
         companions.build_service(ref),
         companions.build_network_policy(ref, operator_namespace),
         companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
-        deployment.build_deployment(ref, spec, digest, operator_image),
+        deployment.build_deployment(ref, spec, digest, operator_image, rest_certificate),
     )
     return Rendered(objects, digest, properties)

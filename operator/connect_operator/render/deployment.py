@@ -14,10 +14,14 @@ KAFKA_UID = 1000  # the apache/kafka image's appuser
 HEAP_PERCENT_OF_LIMIT = 75.0
 
 
-def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str) -> dict[str, Any]:
+def build_deployment(
+    ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str, rest_certificate: str | None = None
+) -> dict[str, Any]:
     template = spec.template.pod
     pod_labels = {**template.labels, **ref.labels()}
     pod_annotations = {**template.annotations, names.CONFIG_HASH_ANNOTATION: config_hash}
+    if spec.rest.tls is not None and rest_certificate:
+        pod_annotations[names.REST_CERTIFICATE_ANNOTATION] = rest_certificate
     if spec.rack:
         pod_annotations[names.RACK_KEY_ANNOTATION] = spec.rack.topology_key
     pod_spec: dict[str, Any] = {

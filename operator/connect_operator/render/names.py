@@ -12,6 +12,9 @@ FIELD_MANAGER = "kco-operator"
 # The controller named in every Event the operator posts.
 REPORTING_COMPONENT = FIELD_MANAGER
 CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
+# On worker Pods with spec.rest.tls: the SHA-256 of the REST certificate they serve (public). A new one rolls
+# them, since the init step builds the stores from the Secret only when a Pod starts.
+REST_CERTIFICATE_ANNOTATION = "kco.dev/rest-certificate"
 # On a Connector: the one-shot request ids already honoured, kept where a lost or restored status cannot
 # take them (a restore from backup keeps metadata, not status), so no request is acted on twice.
 HANDLED_ANNOTATION = "kco.dev/handled"
