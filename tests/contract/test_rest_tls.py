@@ -13,6 +13,7 @@ import datetime
 import http.client
 import re
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import pytest
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts, TlsSettings
 from connect_operator.connect.errors import ConnectError
 from connect_operator.policy import resttls
-from connect_operator.render import workerconfig
+from connect_operator.render import deployment, workerconfig
 from connect_worker import podinit, settings
 from connect_worker.testbed import ConnectCluster, Testbed
 from tests.support.polling import poll_until
@@ -176,3 +177,18 @@ def test_plain_http_is_not_served_on_the_rest_port_and_the_probe_listener_answer
         urllib.request.urlopen(f"{plain}/", timeout=5).read()
     with urllib.request.urlopen(f"{worker.spec.health_url}/health", timeout=5) as answer:
         assert answer.status == 200
+
+
+def test_the_exec_probe_script_passes_on_health_and_fails_on_any_other_answer(secured: Secured) -> None:
+    """The Deployment's exec probe, as a kubelet runs it in the container, against a real worker's probe listener."""
+    spec = secured.cluster.workers[0].spec
+    assert spec.probe_port is not None
+
+    def probe(port: int, path: str) -> int:
+        argv = ["bash", "-c", deployment.PROBE_SCRIPT, "probe", spec.rest_host, str(port), path]
+        return subprocess.run(argv, check=False, timeout=10, capture_output=True).returncode
+
+    assert probe(spec.probe_port, "/health") == 0
+    assert probe(spec.probe_port, "/") == 0
+    assert probe(spec.probe_port, "/no-such-path") != 0  # a 404
+    assert probe(spec.rest_port, "/health") != 0  # the TLS port answers no plain HTTP
