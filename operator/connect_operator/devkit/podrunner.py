@@ -13,7 +13,8 @@ timeout and thresholds; readiness and liveness only once the startup probe passe
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
 volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's quick group timeouts
-apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secret-sourced EnvVars read,
+apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted (but the REST listener's, `rest-tls`,
+whose files the init step turns into stores), nor are Secret-sourced EnvVars read,
 but they are checked as a kubelet's volume manager does before it starts a Pod's containers: a missing
 Secret keeps the Pod Pending (ContainerCreating, the kubelet's FailedMount message) until it exists,
 unless its volume is `optional`. Each config provider's `allowed.paths` (which Connect requires to
