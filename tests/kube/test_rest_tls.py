@@ -25,7 +25,8 @@ from connect_operator.devkit.podrunner import PodRunner
 from connect_operator.kube import client as kube
 from connect_operator.policy import resttls
 from connect_worker.testbed import Testbed
-from tests.kube.conftest import LOCAL_CLUSTER
+from tests.kube.conftest import LOCAL_CLUSTER, kafkaconnect_manifest
+from tests.support import keys
 from tests.support.polling import poll_until
 from tests.support.resources import API_VERSION, condition, events, ready_cluster
 
@@ -170,3 +171,59 @@ def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client
     )
     ip = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")[0]
     assert _call(f"https://{ip}:8083", renewed_mutual) == ["over-tls"]
+
+
+def _user_secret(namespace: str) -> dict[str, bytes]:
+    """What cert-manager writes for a Certificate with an RSA key: PKCS#1 `BEGIN RSA PRIVATE KEY`."""
+    names = resttls.service_names(f"{LOCAL_CLUSTER}-connect-api", namespace)
+    issued = resttls.plan(None, None, names, datetime.datetime.now(datetime.UTC))
+    assert issued is not None
+    rsa_key = keys.rsa_key()
+    ca_pair = issued.ca
+    leaf = resttls.issue_leaf(ca_pair, names, datetime.datetime.now(datetime.UTC), key=rsa_key)
+    return {**leaf, "tls.key": keys.key_pem(rsa_key, "pkcs1").encode()}
+
+
+@pytest.mark.timeout(400)
+def test_a_users_secret_is_waited_for_then_served_with_its_pkcs1_key(
+    local_operator: None,
+    pod_runner: PodRunner,
+    crds: dynamic.DynamicClient,
+    api: client.ApiClient,
+    namespace: str,
+    testbed: Testbed,
+) -> None:
+    manifest = kafkaconnect_manifest(namespace, testbed, replicas=1, rest={"tls": {"secretName": "my-rest-tls"}})
+    kafkaconnects = crds.resources.get(api_version=API_VERSION, kind="KafkaConnect")
+    kafkaconnects.create(namespace=namespace, body=manifest)
+
+    def held_back() -> dict[str, Any] | None:
+        ready = condition(kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER), "Ready")
+        return ready if ready.get("reason") == "RestTlsSecretMissing" else None
+
+    held = poll_until(held_back, 60, "RestTlsSecretMissing naming the Secret")
+    assert "my-rest-tls" in held["message"]
+    assert client.AppsV1Api(api).list_namespaced_deployment(namespace).items == [], "nothing applied meanwhile"
+
+    data = _user_secret(namespace)
+    assert data["tls.key"].startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+    client.CoreV1Api(api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="my-rest-tls"),
+            type="kubernetes.io/tls",
+            data={k: base64.b64encode(v).decode() for k, v in data.items()},
+        ),
+    )
+    poll_until(
+        lambda: condition(kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER), "Ready").get("status") == "True",
+        180,
+        "Ready once the Secret exists",
+    )
+    status = kafkaconnects.get(namespace=namespace, name=LOCAL_CLUSTER).status
+    assert status["url"].startswith("https://") and (status.get("connectVersion") or "").startswith("3.9")
+    ip = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")[0]
+    assert hashlib.sha256(_served_certificate(ip)).hexdigest() == _fingerprint_pem(data["tls.crt"])
+    listed: Any = client.CoreV1Api(api).list_namespaced_secret(namespace)
+    issued_by_operator = [s.metadata.name for s in listed.items]
+    assert CA_SECRET not in issued_by_operator and TLS_SECRET not in issued_by_operator

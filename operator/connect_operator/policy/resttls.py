@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LEAF_LIFETIME = datetime.timedelta(days=90)
@@ -71,12 +71,14 @@ def plan(
     return None
 
 
-def issue_leaf(ca: Mapping[str, bytes], names: tuple[str, ...], now: datetime.datetime) -> dict[str, bytes]:
-    """A leaf from the CA a Secret holds, valid from `now`: what `plan` writes, for a given time."""
+def issue_leaf(
+    ca: Mapping[str, bytes], names: tuple[str, ...], now: datetime.datetime, key: _Key | None = None
+) -> dict[str, bytes]:
+    """A leaf from the CA a Secret holds, valid from `now` (for `key`, else a new one): what `plan` writes."""
     pair = _pair(ca, CA_CERT, CA_KEY)
     if pair is None:
         raise ValueError("not a CA this module issued")
-    return _issued(pair, _issue_leaf(pair, names, now)).leaf
+    return _issued(pair, _issue_leaf(pair, names, now, key)).leaf
 
 
 def fingerprint(cert_pem: bytes) -> str:
@@ -88,7 +90,8 @@ def fingerprint(cert_pem: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-_Pair = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+_Key = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_Pair = tuple[x509.Certificate, _Key]
 
 
 def _pair(data: Mapping[str, bytes] | None, cert_key: str, key_key: str) -> _Pair | None:
@@ -100,7 +103,7 @@ def _pair(data: Mapping[str, bytes] | None, cert_key: str, key_key: str) -> _Pai
         key = serialization.load_pem_private_key(data[key_key], password=None)
     except (ValueError, TypeError):
         return None
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) or key.public_key() != cert.public_key():
         return None
     return cert, key
 
@@ -139,9 +142,9 @@ def _issue_ca(common_name: str, now: datetime.datetime) -> _Pair:
     return cert, key
 
 
-def _issue_leaf(ca: _Pair, names: tuple[str, ...], now: datetime.datetime) -> _Pair:
+def _issue_leaf(ca: _Pair, names: tuple[str, ...], now: datetime.datetime, key: _Key | None = None) -> _Pair:
     ca_cert, ca_key = ca
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _common_name(names[0]))])
     cert = (
         _builder(subject, ca_cert.subject, key, now, LEAF_LIFETIME)
@@ -164,7 +167,7 @@ def _common_name(text: str) -> str:
 def _builder(
     subject: x509.Name,
     issuer: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
+    key: _Key,
     now: datetime.datetime,
     life: datetime.timedelta,
 ) -> x509.CertificateBuilder:
