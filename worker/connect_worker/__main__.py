@@ -71,6 +71,7 @@ def _init(args: argparse.Namespace) -> int:
         client_cert=Path(args.client_cert) if args.client_cert else None,
         client_key=Path(args.client_key) if args.client_key else None,
         keystore=Path(args.keystore) if args.keystore else None,
+        rest_tls=_rest_tls(args),
         env=dict(os.environ),
         rack_file=Path(args.rack_file) if args.rack_file else None,
         rack_timeout=args.rack_timeout,
@@ -86,6 +87,16 @@ def _init(args: argparse.Namespace) -> int:
         raise
     print(f"Wrote {args.output} ({len(final)} properties); advertised host {final['rest.advertised.host.name']}")
     return 0
+
+
+def _rest_tls(args: argparse.Namespace) -> podinit.RestTls | None:
+    paths = (args.rest_cert, args.rest_key, args.rest_ca, args.rest_keystore, args.rest_truststore)
+    if not any(paths):
+        return None
+    if not all(paths):
+        raise SystemExit("--rest-cert, --rest-key, --rest-ca, --rest-keystore and --rest-truststore go together")
+    cert, key, ca, keystore, truststore = (Path(p) for p in paths)
+    return podinit.RestTls(cert, key, ca, keystore, truststore)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--client-cert", help="PEM client certificate (mutual TLS)")
     init.add_argument("--client-key", help="PEM client key (mutual TLS)")
     init.add_argument("--keystore", help="where the PEM keystore (key + certificate) goes")
+    init.add_argument("--rest-cert", help="PEM certificate (chain) of the HTTPS REST listener")
+    init.add_argument("--rest-key", help="PEM private key of the HTTPS REST listener")
+    init.add_argument("--rest-ca", help="PEM CA certificates REST clients' certificates must chain to")
+    init.add_argument("--rest-keystore", help="where the REST listener's PKCS#12 keystore goes")
+    init.add_argument("--rest-truststore", help="where the REST listener's PKCS#12 truststore goes")
     init.add_argument("--rack-file", help="downward-API file of the Pod's rack annotation; wait for it")
     init.add_argument(
         "--rack-timeout",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connect_worker import pemkeys, plugins, properties
+from connect_worker import pemkeys, plugins, properties, reststores
 from connect_worker.errors import InitError, WorkerError
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,15 @@ log = logging.getLogger(__name__)
 DEFAULT_RACK_TIMEOUT = 120.0
 # The kubelet keeps at most 4096 bytes of a termination message; a condition message should be far shorter.
 TERMINATION_MESSAGE_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class RestTls:
+    cert: Path
+    key: Path
+    ca: Path
+    keystore: Path
+    truststore: Path
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class InitRequest:
     client_cert: Path | None = None
     client_key: Path | None = None
     keystore: Path | None = None
+    # The REST listener's HTTPS material (a kubernetes.io/tls Secret's files) and where its stores go.
+    rest_tls: RestTls | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     # A downward-API file showing the Pod's rack annotation: empty until the operator sets it.
     rack_file: Path | None = None
@@ -59,6 +71,8 @@ def run(request: InitRequest) -> dict[str, str]:
     except OSError as exc:
         raise InitError(f"cannot read the worker properties template {request.template}: {exc}") from exc
     final = {**template, "rest.advertised.host.name": pod_ip}
+    if request.rest_tls is not None:
+        final.update(write_rest_stores(request.rest_tls))
     if request.rack_file is not None:
         # Last, after the plugin downloads: the operator has had the most time to set it.
         final["consumer.client.rack"] = wait_for_rack(
@@ -107,6 +121,33 @@ def _write_keystore(key: Path, cert: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(pemkeys.to_pkcs8(key_text, str(key)) + cert_text.rstrip("\n") + "\n")
     target.chmod(0o600)
+
+
+def write_rest_stores(tls: RestTls) -> dict[str, str]:
+    """The HTTPS listener's PKCS#12 stores; returns the properties naming their password.
+
+    The JDK's PKCS#12 needs a password, and Jetty one to open it: a fresh random one each start, known only
+    to this Pod's own files (the stores and the final properties, both in its emptyDir), so nothing about
+    it has to be kept in a Secret or the ConfigMap.
+    """
+    password = secrets.token_urlsafe(24)
+    try:
+        key, cert, ca = tls.key.read_bytes(), tls.cert.read_bytes(), tls.ca.read_bytes()
+    except OSError as exc:
+        raise InitError(f"cannot read the REST listener's certificate or key: {exc}") from exc
+    _write_private(tls.keystore, reststores.keystore(key, cert, password.encode(), str(tls.key)))
+    _write_private(tls.truststore, reststores.truststore(ca, password.encode(), str(tls.ca)))
+    return {
+        "listeners.https.ssl.keystore.password": password,
+        "listeners.https.ssl.truststore.password": password,
+    }
+
+
+def _write_private(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.touch(mode=0o600)
+    target.chmod(0o600)  # a store left by an earlier start keeps its mode otherwise
+    target.write_bytes(data)
 
 
 def read_rack(path: Path) -> str:

@@ -59,6 +59,8 @@ class WorkerProcess:
     def start(self) -> None:
         """Write the properties and launch the JVM; returns at once (see wait_ready)."""
         ports.ensure_free(self.spec.rest_host, self.spec.rest_port, f"the REST listener of {self.name}")
+        if self.spec.probe_port is not None:
+            ports.ensure_free(self.spec.rest_host, self.spec.probe_port, f"the probe listener of {self.name}")
         Path(self.spec.plugin_path).mkdir(parents=True, exist_ok=True)
         if isinstance(self.spec, StandaloneWorkerSpec):  # Connect writes the file, not its folder
             Path(self.spec.offsets_file).parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +113,7 @@ class WorkerProcess:
 
     def _probe(self) -> tuple[bool, str]:
         try:
-            with urllib.request.urlopen(f"{self.rest_url}/health", timeout=_PROBE_TIMEOUT_SECONDS) as answer:
+            with urllib.request.urlopen(f"{self.spec.health_url}/health", timeout=_PROBE_TIMEOUT_SECONDS) as answer:
                 body = json.loads(answer.read() or b"{}")
                 return body.get("status") == "healthy", f"health: {body.get('message', body)}"
         except urllib.error.HTTPError as exc:
@@ -124,7 +126,7 @@ class WorkerProcess:
     def _probe_without_health_endpoint(self) -> tuple[bool, str]:
         # Connect before 3.9 has no /health; listing connectors works only once the herder has started.
         try:
-            with urllib.request.urlopen(f"{self.rest_url}/connectors", timeout=_PROBE_TIMEOUT_SECONDS):
+            with urllib.request.urlopen(f"{self.spec.health_url}/connectors", timeout=_PROBE_TIMEOUT_SECONDS):
                 return True, "connectors listed"
         except (OSError, ValueError) as exc:
             return False, f"connectors not listed yet: {exc}"

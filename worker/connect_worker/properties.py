@@ -42,8 +42,33 @@ class InternalTopics:
         return cls(f"{group_id}-configs", f"{group_id}-offsets", f"{group_id}-status", replication_factor)
 
 
+class _RestListener:
+    """How a worker is reached: its REST listener, and a plain probe listener beside an HTTPS one."""
+
+    rest_host: str
+    rest_port: int
+    rest_scheme: str
+    probe_port: int | None
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.rest_scheme}://{self.rest_host}:{self.rest_port}"
+
+    @property
+    def health_url(self) -> str:
+        """Where a probe asks /health without a client certificate."""
+        if self.probe_port is None:
+            return self.rest_url
+        return f"http://{self.rest_host}:{self.probe_port}"
+
+    @property
+    def listeners(self) -> str:
+        main = f"{self.rest_scheme}://{self.rest_host}:{self.rest_port}"
+        return main if self.probe_port is None else f"{main},http://{self.rest_host}:{self.probe_port}"
+
+
 @dataclass(frozen=True)
-class WorkerSpec:
+class WorkerSpec(_RestListener):
     """Everything that makes one distributed-mode worker: where its group lives and how it is reached."""
 
     bootstrap_servers: str
@@ -53,10 +78,10 @@ class WorkerSpec:
     rest_port: int
     plugin_path: str
     extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.rest_host}:{self.rest_port}"
+    # "https": the REST listener serves TLS (its `listeners.https.ssl.*` settings come in `extra`).
+    rest_scheme: str = "http"
+    # A second, plain listener for health probes only (see PROBE_LISTENER_HOST); None: probe the REST port.
+    probe_port: int | None = None
 
 
 # A standalone worker's identity: no group and no topics, its source offsets in a file of its own.
@@ -66,7 +91,7 @@ STANDALONE_IDENTITY_KEYS: frozenset[str] = (
 
 
 @dataclass(frozen=True)
-class StandaloneWorkerSpec:
+class StandaloneWorkerSpec(_RestListener):
     """One standalone worker (ConnectStandalone): connectors only in memory, source offsets in `offsets_file`."""
 
     bootstrap_servers: str
@@ -75,10 +100,8 @@ class StandaloneWorkerSpec:
     rest_port: int
     plugin_path: str
     extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.rest_host}:{self.rest_port}"
+    rest_scheme: str = "http"
+    probe_port: int | None = None
 
 
 AnyWorkerSpec = WorkerSpec | StandaloneWorkerSpec
@@ -97,7 +120,7 @@ def standalone_properties(spec: StandaloneWorkerSpec) -> dict[str, str]:
         "offset.storage.file.filename": spec.offsets_file,
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "listeners": f"http://{spec.rest_host}:{spec.rest_port}",
+        "listeners": spec.listeners,
         "rest.advertised.host.name": spec.rest_host,
         "rest.advertised.port": str(spec.rest_port),
         "plugin.path": spec.plugin_path,
@@ -128,7 +151,7 @@ def worker_properties(spec: AnyWorkerSpec) -> dict[str, str]:
         "status.storage.replication.factor": rf,
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "listeners": f"http://{spec.rest_host}:{spec.rest_port}",
+        "listeners": spec.listeners,
         "rest.advertised.host.name": spec.rest_host,
         "rest.advertised.port": str(spec.rest_port),
         "plugin.path": spec.plugin_path,
@@ -214,6 +237,7 @@ def _unescape(text: str) -> str:
 def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: int, plugin_path: str) -> WorkerSpec:
     """A WorkerSpec reproducing a full property set (as the operator rendered it) at another address."""
     rf = int(props.get("config.storage.replication.factor", "1"))
+    scheme, probe_port = listener_layout(props.get("listeners", ""))
     return WorkerSpec(
         bootstrap_servers=props["bootstrap.servers"],
         group_id=props["group.id"],
@@ -224,6 +248,8 @@ def spec_from_properties(props: Mapping[str, str], rest_host: str, rest_port: in
         rest_port=rest_port,
         plugin_path=plugin_path,
         extra={k: v for k, v in props.items() if k not in IDENTITY_KEYS},
+        rest_scheme=scheme,
+        probe_port=probe_port,
     )
 
 
@@ -231,6 +257,7 @@ def standalone_spec_from_properties(
     props: Mapping[str, str], rest_host: str, rest_port: int, plugin_path: str, offsets_file: str
 ) -> StandaloneWorkerSpec:
     """A StandaloneWorkerSpec reproducing a rendered property set at another address and offsets file."""
+    scheme, probe_port = listener_layout(props.get("listeners", ""))
     return StandaloneWorkerSpec(
         bootstrap_servers=props["bootstrap.servers"],
         offsets_file=offsets_file,
@@ -238,4 +265,16 @@ def standalone_spec_from_properties(
         rest_port=rest_port,
         plugin_path=plugin_path,
         extra={k: v for k, v in props.items() if k not in STANDALONE_IDENTITY_KEYS},
+        rest_scheme=scheme,
+        probe_port=probe_port,
     )
+
+
+def listener_layout(listeners: str) -> tuple[str, int | None]:
+    """The REST listener's scheme, and the port of a plain probe listener beside an HTTPS one (or None)."""
+    entries = [entry.strip() for entry in listeners.split(",") if entry.strip()]
+    schemes = [entry.split("://", 1)[0].lower() for entry in entries]
+    if "https" not in schemes:
+        return "http", None
+    plain = [entry for entry, scheme in zip(entries, schemes, strict=True) if scheme == "http"]
+    return "https", (int(plain[0].rsplit(":", 1)[1]) if plain else None)

@@ -41,8 +41,12 @@ class ConnectCluster:
         work_dir: Path,
         extra_properties: Mapping[str, str] | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
+        rest_scheme: str = "http",
     ) -> None:
         self.group_id = group_id
+        # "https": the `listeners.https.ssl.*` settings come in extra_properties, and each worker gets a
+        # plain probe listener too, where readiness is polled without a client certificate.
+        self.rest_scheme = rest_scheme
         self.bootstrap_servers = bootstrap_servers
         self.topics = InternalTopics.for_group(group_id)
         self.work_dir = work_dir
@@ -66,6 +70,8 @@ class ConnectCluster:
             rest_port=port or ports.free_port(),
             plugin_path=str(self.plugin_path),
             extra=self._extra,
+            rest_scheme=self.rest_scheme,
+            probe_port=ports.free_port() if self.rest_scheme == "https" else None,
         )
         worker = WorkerProcess(self._runtime, spec, self.work_dir, self._jvm_options)
         self.workers.append(worker)
@@ -141,7 +147,9 @@ class Testbed:
             self.stop()
             raise
 
-    def new_cluster(self, group_id: str, extra_properties: Mapping[str, str] | None = None) -> ConnectCluster:
+    def new_cluster(
+        self, group_id: str, extra_properties: Mapping[str, str] | None = None, rest_scheme: str = "http"
+    ) -> ConnectCluster:
         """Another Connect group on the same broker (the caller starts and stops it)."""
         if self.runtime is None:
             raise RuntimeError("the test bed is not started")
@@ -151,6 +159,7 @@ class Testbed:
             group_id,
             self.work_dir / group_id,
             {**(self._extra or {}), **(extra_properties or {})},
+            rest_scheme=rest_scheme,
         )
 
     def stop(self) -> None:

@@ -92,10 +92,11 @@ Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (te
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch, patch]
-# Restarts on exposed Secret changes; Kafka credentials for the internal topics.
+# Restarts on exposed Secret changes; Kafka credentials for the internal topics; the REST listener's
+# certificates (read, and the CA and certificate the operator issues applied).
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

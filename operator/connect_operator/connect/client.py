@@ -9,6 +9,7 @@ it cannot do harm (reads, PUT of a config or state, DELETE).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import ssl
 import time
@@ -53,15 +54,33 @@ class TlsSettings:
     cert_file: str | None = None
     key_file: str | None = None
     verify: bool = True
+    # PEM text held in memory (the operator's, read from a Secret), instead of files.
+    ca_pem: str | None = field(default=None, repr=False)
+    cert_pem: str | None = field(default=None, repr=False)
+    key_pem: str | None = field(default=None, repr=False)
+    # The name the server's certificate must carry, whatever address is dialled (a Pod IP, say).
+    server_hostname: str | None = None
 
     def context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca_file)
+        context = ssl.create_default_context(cafile=self.ca_file, cadata=self.ca_pem)
         if self.cert_file:
             context.load_cert_chain(self.cert_file, self.key_file)
+        if self.cert_pem and self.key_pem:
+            _load_chain_from_memory(context, self.cert_pem, self.key_pem)
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
+
+
+def _load_chain_from_memory(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+    """`load_cert_chain` reads only paths: hand it an anonymous in-memory file, so the key never touches a disk."""
+    fd = os.memfd_create("kco-rest-client", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, (cert_pem.rstrip("\n") + "\n" + key_pem).encode())
+        context.load_cert_chain(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -123,6 +142,10 @@ class ConnectClient:
         self._retry = retry
         self._auth = aiohttp.BasicAuth(username, password or "") if username else None
         self._ssl: ssl.SSLContext | bool = tls.context() if tls else True
+        self._server_hostname = tls.server_hostname if tls else None
+        # Jetty answers 400 ("Host does not match SNI") when the Host header is a name the certificate does
+        # not carry: a Pod IP dialled, the Service's name verified. So the header names what is verified.
+        self._host_header = {"Host": self._server_hostname} if self._server_hostname else {}
         self._session = session
         self._owns_session = session is None
 
@@ -290,8 +313,9 @@ class ConnectClient:
                 timeout=timeout,
                 auth=self._auth,
                 ssl=self._ssl,
+                server_hostname=self._server_hostname,
                 # Connect answers 415 to a PUT without a JSON content type, even an empty one.
-                headers={"Accept": "application/json", "Content-Type": "application/json"},
+                headers={"Accept": "application/json", "Content-Type": "application/json", **self._host_header},
             ) as response:
                 raw = await response.read()
                 body: Any = None

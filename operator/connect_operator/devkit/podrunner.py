@@ -13,7 +13,8 @@ timeout and thresholds; readiness and liveness only once the startup probe passe
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
 volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's quick group timeouts
-apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted, nor are Secret-sourced EnvVars read,
+apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted (but the REST listener's, `rest-tls`,
+whose files the init step turns into stores), nor are Secret-sourced EnvVars read,
 but they are checked as a kubelet's volume manager does before it starts a Pod's containers: a missing
 Secret keeps the Pod Pending (ContainerCreating, the kubelet's FailedMount message) until it exists,
 unless its volume is `optional`. Each config provider's `allowed.paths` (which Connect requires to
@@ -30,11 +31,13 @@ rack, the init container, waiting on it, reads it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import ipaddress
 import logging
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -74,9 +77,17 @@ POD_WORKER_PROPERTIES = {
 }
 
 
+# The REST listener's Secret volume (render.deployment) and the stores its init step writes, whose paths
+# in the worker properties are the container's.
+REST_TLS_VOLUME = "rest-tls"
+REST_STORE_KEYS = ("listeners.https.ssl.keystore.location", "listeners.https.ssl.truststore.location")
+
+
 @dataclass(frozen=True)
 class HttpProbe:
-    """One httpGet probe of a container, with the timing a kubelet gives it (Kubernetes' defaults when unset)."""
+    """One httpGet or exec probe of a container, with the timing a kubelet gives it (Kubernetes' defaults
+    when unset). An exec probe (`command`) runs on this host, where a Pod's loopback is its own address:
+    127.0.0.1 among its arguments becomes the Pod's IP, as the listeners bind it here."""
 
     path: str
     port: int
@@ -85,10 +96,23 @@ class HttpProbe:
     failure_threshold: int = 3
     success_threshold: int = 1
     initial_delay: float = 0.0
+    command: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, probe: client.V1Probe | None, container: client.V1Container) -> HttpProbe | None:
-        """The probe as the Pod spec has it; None when there is none or it is not an httpGet."""
+        """The probe as the Pod spec has it; None when there is none or it is neither httpGet nor exec."""
+        if probe is not None and probe._exec is not None and probe._exec.command:
+            command = tuple(probe._exec.command)
+            return cls(
+                path=" ".join(command),
+                port=0,
+                timeout=float(probe.timeout_seconds or 1),
+                period=float(probe.period_seconds or 10),
+                failure_threshold=int(probe.failure_threshold or 3),
+                success_threshold=int(probe.success_threshold or 1),
+                initial_delay=float(probe.initial_delay_seconds or 0),
+                command=command,
+            )
         if probe is None or probe.http_get is None:
             return None
         port = probe.http_get.port
@@ -129,7 +153,17 @@ class ProbeResult:
 
 
 def http_probe(ip: str, probe: HttpProbe) -> tuple[bool, str]:
-    """One httpGet as a kubelet sends it: success is an answer from 200 to 399 within the timeout."""
+    """One httpGet as a kubelet sends it: success is an answer from 200 to 399 within the timeout; an exec
+    probe succeeds when its command exits 0 within the timeout."""
+    if probe.command:
+        argv = [ip if arg == "127.0.0.1" else arg for arg in probe.command]
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=probe.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return False, f"command timed out after {probe.timeout:.0f} s"
+        except OSError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return done.returncode == 0, f"exit code {done.returncode}"
     try:
         with urllib.request.urlopen(f"http://{ip}:{probe.port}{probe.path}", timeout=probe.timeout) as answer:
             return 200 <= answer.status < 400, f"HTTP {answer.status}"
@@ -195,7 +229,8 @@ class Prober:
                     self.started = True
                     return
                 if kind != "readiness" and verdict.failures >= probe.failure_threshold:
-                    self.failed = f"{kind} probe GET {probe.path} failed {verdict.failures} times: {outcome}"
+                    verb = "exec" if probe.command else "GET"
+                    self.failed = f"{kind} probe {verb} {probe.path} failed {verdict.failures} times: {outcome}"
                     return
             # The next probe one period after this one began, at once if it took longer (a kubelet's ticker).
             self._stop.wait(max(0.0, probe.period - (time.monotonic() - began)))
@@ -504,6 +539,7 @@ class PodRunner:
         if running.init_state.get("terminated"):
             running.init_last_state = running.init_state
         self._project_config_maps(running, pod)
+        self._project_rest_tls(running, pod)
         folder = self._pod_dir(running) / container.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "termination-log").write_text("")  # a kubelet mounts a fresh, empty file for each start
@@ -542,6 +578,20 @@ class PodRunner:
             for key, value in (config_map.data or {}).items():
                 (folder / key).write_text(value)
 
+    def _project_rest_tls(self, running: RunningPod, pod: client.V1Pod) -> None:
+        """The REST listener's Secret volume, the one Secret volume mounted here: its keys as files (0600)."""
+        for volume in pod.spec.volumes or []:
+            if volume.secret is None or volume.name != REST_TLS_VOLUME:
+                continue
+            with contextlib.suppress(ApiException):  # missing: the volume check above keeps the Pod Pending
+                secret = self._core.read_namespaced_secret(volume.secret.secret_name, pod.metadata.namespace)
+                folder = self._volume_dir(running, volume.name)
+                folder.mkdir(parents=True, exist_ok=True)
+                for key, value in (secret.data or {}).items():
+                    target = folder / key
+                    target.touch(mode=0o600)
+                    target.write_bytes(base64.b64decode(value))
+
     def _launch(self, running: RunningPod, pod: client.V1Pod) -> None:
         """Start the Connect container: a worker with the properties the init container wrote."""
         if running.prober is not None:  # the probes of the container's last start
@@ -553,6 +603,7 @@ class PodRunner:
             final = properties.parse(Path(output).read_text())
             local = {**POD_WORKER_PROPERTIES, **final, "plugin.discovery": "service_load"}
             local |= _unmounted_allowed_paths(local, self._pod_dir(running) / "volumes")
+            local |= {k: self._local_path(running, container, local[k]) for k in REST_STORE_KEYS if k in local}
             connect = next(c for c in pod.spec.containers if c.name == "connect")
             for mount in connect.volume_mounts or []:
                 self._volume_dir(running, mount.name).mkdir(parents=True, exist_ok=True)

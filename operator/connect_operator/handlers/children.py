@@ -18,7 +18,7 @@ from kubernetes import client
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import KafkaConnectSpec
-from connect_operator.handlers import events
+from connect_operator.handlers import events, resttls
 from connect_operator.kube import client as kube
 from connect_operator.kube import resources
 from connect_operator.policy import children
@@ -65,7 +65,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         if children.is_leftover(body, uid):
             return
         deleted = event.get("type") == "DELETED"
-        desired = _desired(owner, str(body["kind"]), str(body.meta["name"]), settings, pdb_api())
+        desired = _desired(api, owner, str(body["kind"]), str(body.meta["name"]), settings, pdb_api())
         if desired is None:
             return  # not something this owner renders (now)
         why = children.why_repair(desired, None if deleted else body)
@@ -83,13 +83,17 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
 
 
 def _desired(
-    owner: dict[str, Any], kind: str, name: str, settings: OperatorSettings, pdb_api: str
+    api: client.ApiClient, owner: dict[str, Any], kind: str, name: str, settings: OperatorSettings, pdb_api: str
 ) -> dict[str, Any] | None:
     spec = KafkaConnectSpec.model_validate(owner.get("spec") or {})
     meta = owner["metadata"]
     ref = ClusterRef(meta["name"], meta["namespace"], meta["uid"])
     group = owner["status"].get("groupId")  # none for a standalone cluster
-    rendered = cluster.render(ref, spec, settings.operator_image, pdb_api, group_id=group).objects
+    # As the reconcile renders it: with the REST certificate the Secret holds, or a repair would undo its roll.
+    certificate = resttls.served_fingerprint(api, ref, spec) if kind == "Deployment" else None
+    rendered = cluster.render(
+        ref, spec, settings.operator_image, pdb_api, group_id=group, rest_certificate=certificate
+    ).objects
     return next((o for o in rendered if o["kind"] == kind and o["metadata"]["name"] == name), None)
 
 

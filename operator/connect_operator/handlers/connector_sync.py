@@ -24,7 +24,7 @@ from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.handlers import events, precheck
-from connect_operator.handlers.kafkaconnect import rest_url
+from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.kafka import topics
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
@@ -71,16 +71,19 @@ class ClusterSession:
     def __init__(self, deadline_seconds: float, wake: Callable[[], None]) -> None:
         self._deadline, self._wake = deadline_seconds, wake
         self._rest: ConnectClient | None = None
+        self._endpoint: RestEndpoint | None = None
         self.in_flight = InFlight(deadline_seconds, on_finished=wake)
         # Dead letter queue topics known to exist: checked in Kafka once per loop, not once per sync.
         self.queues_ready: set[str] = set()
 
-    async def client(self, url: str) -> ConnectClient:
-        if self._rest is not None and self._rest.base_url == url.rstrip("/"):
+    async def client(self, endpoint: RestEndpoint) -> ConnectClient:
+        # A renewed REST certificate is a new endpoint too: the old client would present the old one.
+        if self._rest is not None and self._endpoint == endpoint:
             return self._rest
         await self.close()
         self.in_flight = InFlight(self._deadline, on_finished=self._wake)
-        self._rest = ConnectClient(url, stats=metrics.rest_stats())
+        self._rest = ConnectClient(endpoint.url, stats=metrics.rest_stats(), tls=endpoint.tls)
+        self._endpoint = endpoint
         return self._rest
 
     async def close(self) -> None:
@@ -119,11 +122,11 @@ async def sync_once(
     arrived = _start_arrivals(declared, by_name)
     leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
     removed = declared.removed | leftovers
-    url = await asyncio.to_thread(rest_url, ref, settings, api)
+    endpoint = await asyncio.to_thread(rest_endpoint, ref, settings, api, body.spec)
     version = _connect_version(body.status)  # one answer for the whole sync
     try:
         report = await syncing.sync(
-            await session.client(url),
+            await session.client(endpoint),
             {n: d for n, d in declared.desired.items() if declared.owners[n] not in queue_problems},
             declared.memory,
             PlannerSettings(
@@ -141,13 +144,13 @@ async def sync_once(
         )
     except ConnectError as exc:
         metrics.record_sync_failure(ref.namespace, ref.name)
-        unreachable = policy.Problem("ConnectUnreachable", f"{url}: {exc}", stalled=False)
+        unreachable = policy.Problem("ConnectUnreachable", f"{endpoint.url}: {exc}", stalled=False)
         for connect_name in declared.desired:
             await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
         return
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
-        await _leave(api, obj, ref, await session.client(url), report.observed, loops, now, version)
+        await _leave(api, obj, ref, await session.client(endpoint), report.observed, loops, now, version)
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)

@@ -24,7 +24,7 @@ from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError, ConnectNotFound
 from connect_operator.handlers import events
 from connect_operator.handlers.connector_sync import ClusterSession, Loops, sync_once, write_problem
-from connect_operator.handlers.kafkaconnect import rest_url
+from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.kube import resources
 from connect_operator.policy import connectors as policy
 from connect_operator.render.names import ClusterRef
@@ -126,7 +126,7 @@ async def _delete_cluster_connectors(body: kopf.Body, api: client.ApiClient, set
         if (o.get("spec") or {}).get("cluster") == ref.name
     ]
     names = sorted({policy.connect_name(o) for o in declared} | set(body.status.get("leftoverConnectors") or ()))
-    left = await _delete_all(await asyncio.to_thread(rest_url, ref, settings, api), names)
+    left = await _delete_all(await asyncio.to_thread(rest_endpoint, ref, settings, api, body.spec), names)
     if left and _age(body) < settings.delete_grace_seconds:
         raise kopf.TemporaryError(f"could not delete {', '.join(left)} from Connect yet", delay=5)
     if left:
@@ -142,13 +142,14 @@ async def _delete_cluster_connectors(body: kopf.Body, api: client.ApiClient, set
             await write_problem(api, obj, gone, _now())
 
 
-async def _delete_all(url: str, names: list[str]) -> list[str]:
+async def _delete_all(endpoint: RestEndpoint, names: list[str]) -> list[str]:
     """The names that could not be deleted (Connect unreachable, or refusing)."""
     if not names:
         return []
     left = []
     try:
-        async with ConnectClient(url, timeouts=Timeouts(connect=2, read=10), retry=RetryPolicy(attempts=2)) as rest:
+        timeouts, retry = Timeouts(connect=2, read=10), RetryPolicy(attempts=2)
+        async with ConnectClient(endpoint.url, timeouts=timeouts, retry=retry, tls=endpoint.tls) as rest:
             for name in names:
                 try:
                     with contextlib.suppress(ConnectNotFound):

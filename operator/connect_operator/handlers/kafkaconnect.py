@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
-from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
+from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts, TlsSettings
 from connect_operator.connect.errors import ConnectError
 from connect_operator.connect.models import ServerInfo
-from connect_operator.handlers import events, precheck
+from connect_operator.handlers import events, precheck, resttls
 from connect_operator.kafka import topics
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
@@ -64,6 +64,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         claims = precheck.claims_of(kwargs["kafkaconnect_claims"])  # kopf passes each index by its function's name
         if body.status.get("observedGeneration") != body.meta.get("generation"):
             reconcile_or_hold(body, patch, settings, api, logger, claims)  # a missed or failed change
+            return
+        if _rest_certificate_stale(body, api):
+            # A certificate due for renewal, or one renewed in its Secret that the workers do not serve yet:
+            # the reconcile renews it (when the operator issues it) and rolls the workers onto it.
+            reconcile_or_hold(body, patch, settings, api, logger, claims)
             return
         problem = policy.standing_problem(body.status)
         standalone = body.spec.get("mode") == "standalone"
@@ -144,9 +149,16 @@ def reconcile(
         )
         kafka_cluster_id = precheck.claim_group(api, ref, body, spec, group, settings, client_config, claims)
         recorded = {"groupId": group, "kafkaClusterId": kafka_cluster_id}
+    certificate = resttls.ensure(api, ref, spec, body)
     pdb_api, pdb_warnings = policy.pdb_api(kube.served(api, policy.PDB_V1))
     rendered = cluster.render(
-        ref, spec, settings.operator_image, pdb_api, operator_namespace=settings.operator_namespace, group_id=group
+        ref,
+        spec,
+        settings.operator_image,
+        pdb_api,
+        operator_namespace=settings.operator_namespace,
+        group_id=group,
+        rest_certificate=certificate,
     )
     # Before anything is created, in Kubernetes or in Kafka: all of it applies, or none.
     if refused := precheck.dry_run(api, rendered.objects):
@@ -184,12 +196,13 @@ def observe(
     desired = int(body.spec.get("replicas", 1))
     deployment = kube.get_deployment(api, ref.namespace, ref.workers)
     state = deployment.status if deployment is not None and deployment.status else None
-    url = rest_url(ref, settings, api)
+    tls = resttls.client_tls(api, ref, body.spec)
+    url = rest_url(ref, settings, api, https=tls is not None)
     ready = (state.ready_replicas or 0) if state else 0
     # The Deployment's status speaks of its current spec once its controller has observed that generation.
     generation = deployment.metadata.generation if deployment is not None and deployment.metadata else None
     current = state is not None and generation is not None and (state.observed_generation or 0) >= generation
-    workers = _read_workers(url) if ready and problem is None else WorkersRead()
+    workers = _read_workers(url, tls) if ready and problem is None else WorkersRead()
     failures = _init_failures(api, ref) if problem is None and ready < desired else ()
     seen = kc_status.Observation(
         generation=body.meta.get("generation"),
@@ -219,15 +232,40 @@ def _init_failures(api: client.ApiClient, ref: ClusterRef) -> tuple[tuple[str, s
     return initfailures.init_failures(kube.init_container_statuses(api, ref.namespace, ref.label_selector()))
 
 
-def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient) -> str:
+def rest_url(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient, https: bool = False) -> str:
     """Where the operator reaches a cluster's REST API: the Service, unless a setting says otherwise."""
     if override := settings.rest_url_overrides.get(f"{ref.namespace}/{ref.name}"):
         return override
+    scheme = "https" if https else "http"
     if settings.rest_via_pod_ips:
         ips = kube.ready_pod_ips(api, ref.namespace, ref.label_selector())
         if ips:
-            return f"http://{ips[0]}:{REST_PORT}"
-    return ref.rest_url(REST_PORT)
+            return f"{scheme}://{ips[0]}:{REST_PORT}"
+    return ref.rest_url(REST_PORT, scheme)
+
+
+@dataclass(frozen=True)
+class RestEndpoint:
+    """A cluster's REST API as the operator calls it: the URL and, with spec.rest.tls, its TLS settings."""
+
+    url: str
+    tls: TlsSettings | None = None
+
+
+def rest_endpoint(ref: ClusterRef, settings: OperatorSettings, api: client.ApiClient, spec: Any) -> RestEndpoint:
+    tls = resttls.client_tls(api, ref, spec)
+    return RestEndpoint(rest_url(ref, settings, api, https=tls is not None), tls)
+
+
+def _rest_certificate_stale(body: kopf.Body, api: client.ApiClient) -> bool:
+    if (body.spec.get("rest") or {}).get("tls") is None:  # `tls: {}` asks for it too
+        return False
+    ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
+    try:
+        spec = KafkaConnectSpec.model_validate(dict(body.spec))
+    except ValidationError:
+        return False  # the reconcile has reported it; nothing to roll
+    return resttls.renewal_due(api, ref, body.spec) or not resttls.rolled_out(api, ref, spec)
 
 
 def _exposed_secret_warnings(body: kopf.Body, api: client.ApiClient) -> tuple[tuple[str, str], ...]:
@@ -267,12 +305,12 @@ class WorkersRead:
     plugins: list[dict[str, str]] | None = None
 
 
-def _read_workers(url: str) -> WorkersRead:
+def _read_workers(url: str, tls: TlsSettings | None) -> WorkersRead:
     """GET / (version, commit) and GET /connector-plugins of a ready worker; neither waits on the herder."""
 
     async def read() -> WorkersRead:
         timeouts, retry = Timeouts(connect=2, read=5), RetryPolicy(attempts=2)
-        async with ConnectClient(url, timeouts=timeouts, retry=retry) as rest:
+        async with ConnectClient(url, timeouts=timeouts, retry=retry, tls=tls) as rest:
             server: ServerInfo | None = None
             with contextlib.suppress(ConnectError, ValidationError):
                 server = await rest.server_info()

@@ -24,9 +24,12 @@ def render(
     pdb_api_version: str = "policy/v1",
     operator_namespace: str | None = None,
     group_id: str | None = None,
+    rest_certificate: str | None = None,
 ) -> Rendered:
     """`group_id`: the Connect group the cluster runs as (policy.groups decides it); default for a new cluster.
-    A standalone cluster has none, and its offsets claim comes before the Deployment that mounts it."""
+    A standalone cluster has none, and its offsets claim comes before the Deployment that mounts it.
+    `rest_certificate`: the REST listener's certificate fingerprint, with spec.rest.tls: a renewed one rolls
+    the workers (a Pod annotation), whose init step builds the stores Jetty reads only at start."""
     group = (
         None if spec.standalone else group_id or spec.group_id or workerconfig.default_group_id(ref.namespace, ref.name)
     )
@@ -40,6 +43,6 @@ def render(
         companions.build_network_policy(ref, operator_namespace),
         companions.build_pod_disruption_budget(ref, spec, pdb_api_version),
         *([storage.build_offsets_claim(ref, spec)] if spec.standalone else []),
-        deployment.build_deployment(ref, spec, digest, operator_image),
+        deployment.build_deployment(ref, spec, digest, operator_image, rest_certificate),
     )
     return Rendered(objects, digest, properties)

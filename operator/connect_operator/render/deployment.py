@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaConnectSpec
+from connect_operator.api.v1alpha1.kafkaconnect import PROBE_PORT, REST_PORT, KafkaConnectSpec
 from connect_operator.render import names, storage, workerconfig
 from connect_operator.render.names import ClusterRef
 
@@ -14,10 +14,14 @@ KAFKA_UID = 1000  # the apache/kafka image's appuser
 HEAP_PERCENT_OF_LIMIT = 75.0
 
 
-def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str) -> dict[str, Any]:
+def build_deployment(
+    ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, operator_image: str, rest_certificate: str | None = None
+) -> dict[str, Any]:
     template = spec.template.pod
     pod_labels = {**template.labels, **ref.labels()}
     pod_annotations = {**template.annotations, names.CONFIG_HASH_ANNOTATION: config_hash}
+    if spec.rest.tls is not None and rest_certificate:
+        pod_annotations[names.REST_CERTIFICATE_ANNOTATION] = rest_certificate
     if spec.rack:
         pod_annotations[names.RACK_KEY_ANNOTATION] = spec.rack.topology_key
     pod_spec: dict[str, Any] = {
@@ -32,7 +36,7 @@ def build_deployment(ref: ClusterRef, spec: KafkaConnectSpec, config_hash: str, 
         },
         "initContainers": [_init_container(spec, operator_image)],
         "containers": [_connect_container(spec)],
-        "volumes": _volumes(ref, spec) + list(template.volumes),
+        "volumes": _volumes(ref, spec) + _rest_tls_volume(ref, spec) + list(template.volumes),
     }
     if template.affinity:
         pod_spec["affinity"] = template.affinity
@@ -74,8 +78,18 @@ def _strategy(spec: KafkaConnectSpec) -> dict[str, Any]:
 # for a minute or more (livenessProbe). GET / (RootResource: version, commit, Kafka cluster id) answers
 # without the herder, so readiness, and with it the Service and the KafkaConnect's Ready, rides out
 # the rebalances every connector create or delete causes.
-def probes() -> dict[str, dict[str, Any]]:
+#
+# With client certificates required, the kubelet's httpGet (which presents none) would fail every time. So
+# the probes ask the same paths of a plain listener bound to the Pod's loopback (PROBE_PORT), from inside
+# the container: an exec probe, in bash alone (the Kafka image's start scripts need it; it has no curl).
+def probes(rest_tls: bool = False) -> dict[str, dict[str, Any]]:
     """The Connect container's startup, readiness and liveness probes (fresh dicts on every call)."""
+    if rest_tls:
+        return {
+            "startupProbe": _exec_probe("/health", period=3, timeout=3, failures=100),
+            "readinessProbe": _exec_probe("/", period=5, timeout=3, failures=3),
+            "livenessProbe": _exec_probe("/health", period=10, timeout=10, failures=6),
+        }
     return {
         "startupProbe": _http_probe("/health", period=3, timeout=3, failures=100),
         "readinessProbe": _http_probe("/", period=5, timeout=3, failures=3),
@@ -86,6 +100,23 @@ def probes() -> dict[str, dict[str, Any]]:
 def _http_probe(path: str, *, period: int, timeout: int, failures: int) -> dict[str, Any]:
     return {
         "httpGet": {"path": path, "port": "rest"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
+# GET $3 of $1:$2; exit 0 only on an HTTP 200 status line. /dev/tcp is bash's own, no binary needed.
+PROBE_SCRIPT = (
+    'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" "$3" >&3 '
+    '&& read -r _ code _ <&3 && [ "$code" = 200 ]'
+)
+
+
+def _exec_probe(path: str, *, period: int, timeout: int, failures: int) -> dict[str, Any]:
+    command = ["bash", "-c", PROBE_SCRIPT, "probe", "127.0.0.1", str(PROBE_PORT), path]
+    return {
+        "exec": {"command": command},
         "periodSeconds": period,
         "timeoutSeconds": timeout,
         "failureThreshold": failures,
@@ -117,6 +148,19 @@ def init_arguments(spec: KafkaConnectSpec) -> list[str]:
         for cert in spec.tls.trusted_certificates:
             args += ["--trust", f"{names.KAFKA_TLS_ROOT}/{cert.secret_name}/{cert.certificate}"]
         args += ["--truststore", workerconfig.TRUSTSTORE_FILE]
+    if spec.rest.tls is not None:
+        args += [
+            "--rest-cert",
+            f"{names.REST_TLS_DIR}/tls.crt",
+            "--rest-key",
+            f"{names.REST_TLS_DIR}/tls.key",
+            "--rest-ca",
+            f"{names.REST_TLS_DIR}/ca.crt",
+            "--rest-keystore",
+            workerconfig.REST_KEYSTORE_FILE,
+            "--rest-truststore",
+            workerconfig.REST_TRUSTSTORE_FILE,
+        ]
     auth = spec.authentication
     if auth and auth.type == "tls" and auth.certificate_and_key:
         pair = auth.certificate_and_key
@@ -150,6 +194,7 @@ def _init_container(spec: KafkaConnectSpec, operator_image: str) -> dict[str, An
         "securityContext": _HARDENED,
         "volumeMounts": [
             *_mounts(spec),
+            *([{"name": REST_TLS_VOLUME, "mountPath": names.REST_TLS_DIR, "readOnly": True}] if spec.rest.tls else []),
             {"name": "plugins", "mountPath": names.PLUGIN_DIR},
             {"name": "plugin-cache", "mountPath": names.PLUGIN_CACHE_DIR},
             *([{"name": "rack", "mountPath": names.RACK_DIR, "readOnly": True}] if spec.rack else []),
@@ -187,7 +232,7 @@ def _connect_container(spec: KafkaConnectSpec) -> dict[str, Any]:
         "command": [connect_script(spec), f"{names.CONFIG_DIR}/{names.WORKER_PROPERTIES}"],
         "env": env + list(spec.template.pod.env),
         "ports": [{"name": "rest", "containerPort": REST_PORT, "protocol": "TCP"}],
-        **probes(),
+        **probes(rest_tls=spec.rest.tls is not None),
         "securityContext": _HARDENED,
         "volumeMounts": [
             *_mounts(spec),
@@ -245,6 +290,24 @@ def _volumes(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
             }
         )
     return volumes
+
+
+REST_TLS_VOLUME = "rest-tls"
+
+
+def rest_tls_secret(ref: ClusterRef, spec: KafkaConnectSpec) -> str | None:
+    """The Secret the workers' REST certificate comes from: the user's, else the one the operator issues."""
+    if spec.rest.tls is None:
+        return None
+    return spec.rest.tls.secret_name or ref.rest_tls_secret
+
+
+def _rest_tls_volume(ref: ClusterRef, spec: KafkaConnectSpec) -> list[dict[str, Any]]:
+    """Only the init container mounts it: the stores it writes are what the worker opens."""
+    secret = rest_tls_secret(ref, spec)
+    if secret is None:
+        return []
+    return [{"name": REST_TLS_VOLUME, "secret": {"secretName": secret, "defaultMode": 0o440}}]
 
 
 def _secret_volume(volume: str, secret: str, spec: KafkaConnectSpec) -> dict[str, Any]:

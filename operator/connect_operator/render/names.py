@@ -12,6 +12,9 @@ FIELD_MANAGER = "kco-operator"
 # The controller named in every Event the operator posts.
 REPORTING_COMPONENT = FIELD_MANAGER
 CONFIG_HASH_ANNOTATION = "kco.dev/config-hash"
+# On worker Pods with spec.rest.tls: the SHA-256 of the REST certificate they serve (public). A new one rolls
+# them, since the init step builds the stores from the Secret only when a Pod starts.
+REST_CERTIFICATE_ANNOTATION = "kco.dev/rest-certificate"
 # On a Connector: the one-shot request ids already honoured, kept where a lost or restored status cannot
 # take them (a restore from backup keeps metadata, not status), so no request is acted on twice.
 HANDLED_ANNOTATION = "kco.dev/handled"
@@ -38,6 +41,7 @@ TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 SECRETS_ROOT = "/mnt/kco/secrets"
 KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
+REST_TLS_DIR = "/mnt/kco/rest-tls"
 RACK_DIR = "/etc/kco/rack"
 RACK_FILE = "rack"
 # mode standalone: the offsets file, on the PersistentVolumeClaim's mount, so it outlives the Pod.
@@ -79,8 +83,22 @@ class ClusterRef:
     def offsets_claim(self) -> str:
         return f"{self.name}-connect-offsets"
 
-    def rest_url(self, port: int) -> str:
-        return f"http://{self.service}.{self.namespace}.svc:{port}"
+    @property
+    def rest_ca_secret(self) -> str:
+        """The CA the operator issues REST certificates from: only the operator reads it."""
+        return f"{self.name}-connect-rest-ca"
+
+    @property
+    def rest_tls_secret(self) -> str:
+        """The certificate the operator issued: the workers mount it."""
+        return f"{self.name}-connect-rest-tls"
+
+    @property
+    def service_host(self) -> str:
+        return f"{self.service}.{self.namespace}.svc"
+
+    def rest_url(self, port: int, scheme: str = "http") -> str:
+        return f"{scheme}://{self.service_host}:{port}"
 
     def selector_labels(self) -> dict[str, str]:
         return {

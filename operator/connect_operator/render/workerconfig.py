@@ -9,7 +9,7 @@ file gets its placeholder back unresolved (the worker logs "The path ... is not 
 
 from __future__ import annotations
 
-from connect_operator.api.v1alpha1.kafkaconnect import REST_PORT, KafkaAuthentication, KafkaConnectSpec
+from connect_operator.api.v1alpha1.kafkaconnect import PROBE_PORT, REST_PORT, KafkaAuthentication, KafkaConnectSpec
 from connect_operator.render import names
 
 # Security settings go to the worker's own clients and to those it makes for connectors.
@@ -23,6 +23,8 @@ _LOGIN_MODULES = {
 DIRECTORY_PROVIDER = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
 TRUSTSTORE_FILE = f"{names.CONFIG_DIR}/kafka-ca.pem"
 KEYSTORE_FILE = f"{names.CONFIG_DIR}/kafka-client.pem"
+REST_KEYSTORE_FILE = f"{names.CONFIG_DIR}/rest-keystore.p12"
+REST_TRUSTSTORE_FILE = f"{names.CONFIG_DIR}/rest-truststore.p12"
 
 
 # Defaults for workers in a Deployment, which spec.config may override. Connect holds a departed worker's
@@ -116,14 +118,43 @@ def worker_properties(spec: KafkaConnectSpec, group: str | None) -> dict[str, st
         **storage_properties(spec, group),
         "key.converter": spec.converters.key,
         "value.converter": spec.converters.value,
-        "listeners": f"http://:{REST_PORT}",
+        "listeners": listeners(spec),
         "rest.advertised.port": str(REST_PORT),
         "plugin.path": names.PLUGIN_DIR,
         **config_provider_properties(names.SECRETS_ROOT if spec.exposed_secrets else None, worker_secret_dirs(spec)),
     }
     properties.update(_security(spec))
+    if spec.rest.tls is not None:
+        properties.update(rest_tls_properties(REST_KEYSTORE_FILE, REST_TRUSTSTORE_FILE))
     properties.update({key: _string(value) for key, value in spec.config.items()})
     return properties
+
+
+def listeners(spec: KafkaConnectSpec) -> str:
+    if spec.rest.tls is None:
+        return f"http://:{REST_PORT}"
+    # The probes' plain listener binds the loopback only: the kubelet's exec probe runs inside the Pod.
+    return f"https://:{REST_PORT},http://127.0.0.1:{PROBE_PORT}"
+
+
+def rest_tls_properties(keystore: str, truststore: str) -> dict[str, str]:
+    """HTTPS with client certificates required, for the REST server and for the client that forwards writes
+    from a follower to the leader. Connect reads both from `listeners.https.ssl.*` alone once any key has
+    that prefix (`valuesWithPrefixAllOrNothing`), so the Kafka clients' `ssl.*` never mix in. The stores'
+    password is the init step's (a fresh one each start, in the final properties only).
+
+    The forwarding client dials the leader's advertised URL, its Pod IP, which no certificate names:
+    host-name checking is off for it, and trust rests on the CA (the operator's signs only this cluster).
+    """
+    return {
+        "rest.advertised.listener": "https",
+        "listeners.https.ssl.client.auth": "required",
+        "listeners.https.ssl.keystore.type": "PKCS12",
+        "listeners.https.ssl.keystore.location": keystore,
+        "listeners.https.ssl.truststore.type": "PKCS12",
+        "listeners.https.ssl.truststore.location": truststore,
+        "listeners.https.ssl.endpoint.identification.algorithm": "",
+    }
 
 
 def security_protocol(spec: KafkaConnectSpec) -> str:

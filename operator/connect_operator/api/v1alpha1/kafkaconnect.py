@@ -13,6 +13,9 @@ from connect_worker import properties
 DEFAULT_KAFKA_VERSION = "3.9.1"
 DEFAULT_IMAGE = f"apache/kafka:{DEFAULT_KAFKA_VERSION}"
 REST_PORT = 8083
+# With spec.rest.tls: a plain listener on the Pod's loopback, for the probes alone (they cannot present a
+# client certificate); nothing outside the Pod reaches it.
+PROBE_PORT = 8084
 DEFAULT_MAX_TASKS_PER_CONNECTOR = 100
 
 # Worker keys the operator sets from dedicated fields; in `config` they would fight with them: the
@@ -92,6 +95,27 @@ class KafkaAuthentication(Spec):
         if self.type != "tls" and (not self.username or self.password_secret is None):
             raise ValueError(f"type {self.type} needs username and passwordSecret")
         return self
+
+
+class RestTls(Spec):
+    secret_name: str | None = Field(
+        default=None,
+        alias="secretName",
+        min_length=1,
+        description="A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt): the certificate the workers serve and "
+        "present to each other and the operator presents to them (it must allow serverAuth and clientAuth and name "
+        "the Service, <name>-connect-api.<namespace>.svc); clients must chain to ca.crt. Unset: the operator issues "
+        "one from a CA of the cluster's own (Secrets <name>-connect-rest-ca and <name>-connect-rest-tls) and renews "
+        "it before it expires.",
+    )
+
+
+class Rest(Spec):
+    tls: RestTls | None = Field(
+        default=None,
+        description="HTTPS with client certificates required (listeners.https.ssl.client.auth=required). Unset: "
+        "plain HTTP.",
+    )
 
 
 class PluginArtifact(Spec):
@@ -264,6 +288,7 @@ class KafkaConnectSpec(Spec):
         "into the Pod's kco.dev/rack annotation (workers get no Kubernetes API access).",
     )
     template: Template = Field(default_factory=Template, description="Pod customisation.")
+    rest: Rest = Field(default_factory=Rest, description="The workers' REST API.")
     unmanaged_connectors: Literal["ignore", "report", "delete", "adopt"] = Field(
         default="ignore",
         alias="unmanagedConnectors",
@@ -315,6 +340,13 @@ class KafkaConnectSpec(Spec):
         ]
         if unused:
             raise ValueError(f"mode standalone has no Connect group: {' and '.join(unused)} cannot be set")
+        return self
+
+    @model_validator(mode="after")
+    def _rest_tls_not_set_twice(self) -> KafkaConnectSpec:
+        owned = sorted(key for key in self.config if key.startswith("listeners.https."))
+        if self.rest.tls is not None and owned:
+            raise ValueError(f"config may not set {', '.join(owned)} when spec.rest.tls is set: the operator sets them")
         return self
 
     @model_validator(mode="after")
