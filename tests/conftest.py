@@ -54,24 +54,18 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return make
 
 
-# Under pytest-xdist (`make test`), each tier runs in a process of its own with its own broker, Connect
-# cluster and control plane, so one tier's rebalances never slow another's; unit tests fill the gaps.
-# The longest whole-loop tests (the operator killed mid-apply, a roll of three workers, a drain) get a
-# process of their own.
-# The images, the real node and kind share one process: the images are built (or found cached) once.
-_TIERS = {"contract": "connect", "kube": "kube", "images": "node", "node": "node", "kind": "node"}
-_OWN_PROCESS = {
-    "test_operator_whole_loop.py": "whole-loop",
-    "test_rolling_restart.py": "whole-loop",
-    "test_drains.py": "whole-loop",
-}
+# Under pytest-xdist (`make test`, `--dist loadgroup`) tests are balanced across the processes by load, each
+# process starting the session fixtures (test bed, control plane) its tests need; the images, the real node
+# and kind share one process, as their session fixture (images built or found, a node, the chart) is costly.
+# tryfirst: xdist's worker reads the groups in its own collection hook, which must come after this one.
+_NODE_TIERS = {"images", "node", "kind"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        tier = _OWN_PROCESS.get(item.path.name) or _TIERS.get(item.path.parent.name)
-        if tier:
-            item.add_marker(pytest.mark.xdist_group(tier))
+        if item.path.parent.name in _NODE_TIERS:
+            item.add_marker(pytest.mark.xdist_group("node"))
 
 
 @pytest.hookimpl(wrapper=True)

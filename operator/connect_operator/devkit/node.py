@@ -14,6 +14,7 @@ kills what containerd leaves running (shims, containers), removes the cgroups an
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -135,7 +136,9 @@ class LocalNode:
         root = self.folders.root
         for folder in (root, self.folders.cni_conf, self.folders.pod_logs, self.folders.kernel_flags):
             folder.mkdir(parents=True, exist_ok=True)
+        reap_abandoned()
         self.network = network = nodenet.create()
+        self._record_owner(network)
         port = self._endpoints.secure_port
         self._forward = TcpForward((network.host_address, port), ("127.0.0.1", port)).__enter__()
         self._dns = ClusterDns(network.host_address, self._service_addresses).__enter__()
@@ -154,6 +157,11 @@ class LocalNode:
         )
         self._spawn("kube-scheduler", [str(self._binaries.kube_scheduler), *self._scheduler_flags()])
         self._wait_for(self._node_ready, f"Node {self.name} Ready", timeout)
+
+    def _record_owner(self, network: nodenet.NodeNetwork) -> None:
+        """What a later run needs to clean up after this one if it dies without stopping (SIGKILL, a crash)."""
+        record = {"owner": os.getpid(), "namespace": network.namespace, "cgroup": self._cgroup_root()}
+        (self.folders.short / OWNER_FILE).write_text(json.dumps(record))
 
     def import_image(self, archive: Path) -> None:
         """An OCI archive into containerd's Kubernetes namespace (Pods use imagePullPolicy IfNotPresent)."""
@@ -358,6 +366,40 @@ class LocalNode:
     def _cgroup_root(self) -> str:
         """Under the cgroup we run in (a sandbox may limit it), one folder per node: never the host's root."""
         return f"{_own_cgroup().rstrip('/')}/{self.name}"
+
+
+OWNER_FILE = "node.json"
+
+
+def reap_abandoned() -> list[str]:
+    """Nodes whose devkit process died without stopping them: their containers, shims, cgroups and network
+    namespace would otherwise outlive it (containerd's shims are made to). Returns the namespaces reaped."""
+    reaped = []
+    for record_path in Path(tempfile.gettempdir()).glob(f"kco-node-*/{OWNER_FILE}"):
+        try:
+            record = json.loads(record_path.read_text())
+            owner = int(record["owner"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if _alive(owner):
+            continue
+        _kill_cgroup_tree(record["cgroup"])
+        _kill_shims(record_path.parent / "containerd.sock")
+        _remove_cgroup_tree(record["cgroup"])
+        nodenet.delete(nodenet.NodeNetwork(int(record["namespace"].rsplit("-", 1)[1]), record["namespace"], ""))
+        shutil.rmtree(record_path.parent, ignore_errors=True)
+        reaped.append(str(record["namespace"]))
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _own_cgroup() -> str:

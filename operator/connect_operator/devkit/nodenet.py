@@ -82,8 +82,9 @@ def create() -> NodeNetwork:
 
 def delete(network: NodeNetwork) -> None:
     """Removes the namespace (and with it the node end of the veth, its routes and iptables rules)."""
-    with contextlib.suppress(subprocess.CalledProcessError):
-        _ip("link", "del", network.host_link)
+    if network.host_link:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("link", "del", network.host_link)
     subprocess.run(["ip", "netns", "del", network.namespace], capture_output=True, check=False)
 
 
