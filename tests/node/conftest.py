@@ -29,6 +29,7 @@ class NodeCluster:
     broker: broker.LocalBroker
     api: client.ApiClient
     built: images.BuiltImages
+    node_binaries: NodeBinaries
 
     @property
     def bootstrap_servers(self) -> str:
@@ -56,7 +57,7 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeClust
             try:
                 local_broker.wait_ready()
                 api = config.new_client_from_config(str(plane.endpoints.kubeconfig))  # type: ignore[no-untyped-call]
-                yield NodeCluster(plane, node, local_broker, api, built)
+                yield NodeCluster(plane, node, local_broker, api, built, node_binaries)
             finally:
                 local_broker.stop()
 
