@@ -26,6 +26,10 @@ class OperatorSettings:
     # A Connector or KafkaConnect deletion waits at most this long for Connect to delete the connectors;
     # then the resource is released and what is left is recorded (and deleted once Connect answers).
     delete_grace_seconds: float = 60.0
+    # A woken sync loop waits for a burst of changes to pause this long before it syncs (a lone edit waits
+    # just this), and at most `sync_burst_seconds` in all (a long `apply` still syncs while it goes on).
+    sync_quiet_seconds: float = 0.02
+    sync_burst_seconds: float = 0.3
     # How long one sync waits for a connector's steps (a validation probing a dead database can take
     # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
     connector_deadline_seconds: float = 10.0

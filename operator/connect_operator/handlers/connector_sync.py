@@ -28,7 +28,7 @@ from connect_operator.handlers.kafkaconnect import rest_url
 from connect_operator.kafka import topics
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
-from connect_operator.policy import deadletters, moves
+from connect_operator.policy import deadletters, moves, pacing
 from connect_operator.render import kafkaclient, names
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
@@ -92,7 +92,8 @@ class ClusterSession:
 
 async def sync_once(
     body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops, session: ClusterSession
-) -> None:
+) -> bool:
+    """One sync; whether its connectors are still settling (see `policy.pacing`), so the loop looks again soon."""
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
     found = await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name)
@@ -102,7 +103,7 @@ async def sync_once(
     if gate := policy.cluster_gate(ref.name, body.status):
         for obj in listed:
             await write_problem(api, obj, gate, now)
-        return
+        return False
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
     reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
@@ -144,7 +145,7 @@ async def sync_once(
         unreachable = policy.Problem("ConnectUnreachable", f"{url}: {exc}", stalled=False)
         for connect_name in declared.desired:
             await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
-        return
+        return False
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
         await _leave(api, obj, ref, await session.client(url), report.observed, loops, now, version)
@@ -159,6 +160,7 @@ async def sync_once(
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
         if owner in arrived:
             await _arrival_done(api, obj, ref)
+    return pacing.settling(report.results.values()) or bool(leaving)
 
 
 async def _ensure_dead_letter_queues(
