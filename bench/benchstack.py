@@ -101,7 +101,8 @@ class OperatorProcess:
             "KCO_METRICS_PORT": str(self.metrics_port),
             "KCO_LIVENESS_ENDPOINT": f"http://127.0.0.1:{self.liveness_port}/healthz",
             "KCO_LOG_FORMAT": "json",
-            "PYTHONPATH": str(REPO),
+            # This checkout's code, whichever checkout the benchmark runs from (a baseline worktree too).
+            "PYTHONPATH": ":".join(str(REPO / d) for d in ("operator", "worker", ".")),
         }
         argv = [sys.executable, "-m", "connect_operator"]
         if timeline is not None:
@@ -288,6 +289,17 @@ class Stack:
             GROUP, VERSION, namespace, "connectors"
         )
         return {o["metadata"]["name"] for o in listed["items"] if _ready(o)}
+
+    def with_ready_condition(self, namespace: str) -> set[str]:
+        """Connectors whose status has a Ready condition, True or not: the operator has looked at them."""
+        listed: dict[str, Any] = self.custom.list_namespaced_custom_object(  # type: ignore[assignment]
+            GROUP, VERSION, namespace, "connectors"
+        )
+        return {
+            o["metadata"]["name"]
+            for o in listed["items"]
+            if any(c.get("type") == "Ready" for c in (o.get("status") or {}).get("conditions") or [])
+        }
 
 
 def _ready(obj: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 
+from connect_operator import metrics
 from connect_operator.handlers import children, connectors, kafkaconnect, workerpods
 from connect_operator.kube import client as kube
 from connect_operator.kube import login as kube_login
@@ -19,7 +20,7 @@ ANNOTATION_PREFIX = "kco.dev"
 
 def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    api = kube.api_client(settings)
+    api = kube.api_client(settings, on_request=metrics.kube_request)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
