@@ -97,9 +97,9 @@ NAMESPACED: tuple[Rule, ...] = (
     Rule(
         "",
         ("secrets",),
-        ("get", "list", "watch"),
-        "restarts when an exposed Secret changes, a warning when one is gone; Kafka credentials for creating internal "
-        "topics",
+        ("get",),
+        "each read by name, never listed or watched: restarts when an exposed Secret changes, a warning when one is "
+        "gone; Kafka credentials for creating internal topics",
     ),
     Rule("", ("events",), ("create",), "Events on KafkaConnects and Connectors, by kopf and by the sync loop"),
 )

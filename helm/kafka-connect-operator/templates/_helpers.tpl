@@ -88,10 +88,10 @@ Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (te
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch, patch]
-# Restarts on exposed Secret changes; Kafka credentials for the internal topics.
+# Restarts on exposed Secret changes; Kafka credentials for the internal topics. Read by name only.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch]
+  verbs: [get]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

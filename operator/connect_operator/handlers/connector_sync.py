@@ -46,19 +46,9 @@ class Loops:
     wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     # "namespace/cluster" → names in Connect whose Connector may drop its finalizer: deleted from Connect.
     deleted: dict[str, set[str]] = field(default_factory=dict)
-    # "namespace/cluster" → the Secrets its Connectors reference, so a Secret change wakes just those.
-    referenced: dict[str, set[str]] = field(default_factory=dict)
 
     def wake(self, namespace: str, cluster: str) -> None:
         self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
-
-    def clusters_using(self, namespace: str, secret: str) -> list[str]:
-        prefix = f"{namespace}/"
-        return [
-            key.removeprefix(prefix)
-            for key, used in self.referenced.items()
-            if key.startswith(prefix) and secret in used
-        ]
 
 
 class ClusterSession:
@@ -110,7 +100,6 @@ async def sync_once(
     statuses = {n: o.get("status") or {} for n, o in by_name.items()}
     declared = policy.declare(screened, cluster_spec, reads, statuses, ref.name)
     del reads  # Secret values go no further than their digests
-    loops.referenced[f"{ref.namespace}/{ref.name}"] = declared.referenced
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
         await write_problem(api, by_name[name], problem, now)

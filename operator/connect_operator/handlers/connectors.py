@@ -78,13 +78,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         loops.wake(namespace, cluster)
         raise kopf.TemporaryError("waiting for the sync loop to delete the connector from Connect", delay=2)
 
-    def referenced(name: str, namespace: str | None, **_: Any) -> bool:
-        return bool(loops.clusters_using(namespace or "", name))
-
-    @kopf.on.event("", "v1", "secrets", registry=registry, when=referenced)
-    async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
-        for cluster in loops.clusters_using(namespace or "", name):
-            loops.wake(namespace or "", cluster)
+    # No watch of Secrets: it would list and stream every Secret of the watched namespaces (their data too)
+    # to keep the few that Connectors reference. Each sync reads those by name instead, so a changed one
+    # is seen within `status_interval_seconds`, well inside the `secret_propagation_seconds` a restart waits.
 
     @kopf.daemon(GROUP, VERSION, "kafkaconnects", registry=registry, cancellation_timeout=10)
     async def sync_connectors(
@@ -127,7 +123,6 @@ async def _sync_loop(
     finally:
         await session.close()
         metrics.forget_cluster(namespace, name)
-        loops.referenced.pop(key, None)
         loops.wakers.pop(key, None)
 
 
