@@ -17,21 +17,19 @@ from connect_operator.settings import OperatorSettings
 
 def api_client(settings: OperatorSettings, on_request: Callable[[str, str], None] | None = None) -> client.ApiClient:
     """`on_request(verb, resource)`: told of every request this client sends (the operator counts them)."""
-    if on_request is None:
-        return client.ApiClient(login.configuration(settings))
-    return _ObservedApiClient(login.configuration(settings), on_request)
+    api = client.ApiClient(login.configuration(settings))
+    if on_request is not None:
+        # The one place every call goes through: the generated APIs and the dynamic client alike.
+        send = api.rest_client.request
 
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return send(method, url, *args, **kwargs)
+            finally:
+                on_request(method.upper(), resource_of(url))
 
-class _ObservedApiClient(client.ApiClient):
-    def __init__(self, configuration: client.Configuration, on_request: Callable[[str, str], None]) -> None:
-        super().__init__(configuration)
-        self._on_request = on_request
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().request(method, url, *args, **kwargs)  # type: ignore[misc]
-        finally:
-            self._on_request(method.upper(), resource_of(url))
+        api.rest_client.request = request  # type: ignore[method-assign]
+    return api
 
 
 def resource_of(url: str) -> str:
