@@ -110,6 +110,13 @@ class Steady:
         main_syncs = delta("kco_sync_duration_seconds_count", cluster=MAIN)
         kube_writes = sum(delta("kco_kube_requests_total", verb=verb) for verb in ("POST", "PUT", "PATCH", "DELETE"))
         apiserver = {k: v - self.writes.get(k, 0.0) for k, v in writes.items() if v - self.writes.get(k, 0.0)}
+        by_call: dict[str, float] = {}
+        for (name, labels), value in metrics.items():
+            if name == "kco_kube_requests_total":
+                label = dict(labels)
+                key = f"{label['verb']} {label['resource']}"
+                if change := value - self.metrics.get((name, labels), 0.0):
+                    by_call[key] = change
         return {
             "seconds": proc.at - self.proc.at,
             "syncs": syncs,
@@ -118,6 +125,7 @@ class Steady:
             "rest_per_sync": delta("kco_connect_rest_requests_total") / main_syncs if main_syncs else None,
             "kube_writes_operator_client": kube_writes,
             "kube_requests_operator_client": delta("kco_kube_requests_total"),
+            "kube_requests_by_call": by_call,
             "apiserver_writes": apiserver,
             "rss_mb": proc.rss_mb,
             "hwm_mb": proc.hwm_mb,
@@ -141,7 +149,7 @@ def print_steady(label: str, f: dict[str, Any]) -> None:
     print(f"[{label}]   Connect REST calls: {f['rest_calls']:.0f}, per sync of `main`: {f['rest_per_sync']}")
     print(
         f"[{label}]   Kubernetes writes by the operator's client: {f['kube_writes_operator_client']:.0f} "
-        f"(of {f['kube_requests_operator_client']:.0f} requests)"
+        f"(of {f['kube_requests_operator_client']:.0f} requests: {f['kube_requests_by_call']})"
     )
     print(f"[{label}]   apiserver writes by resource (every client): {f['apiserver_writes']}")
     print(f"[{label}]   of which to resources only the operator writes: {operator_writes}")
@@ -195,6 +203,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connectors", type=int, default=200, help="N, in the cluster with workers")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="of the cluster `main`")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw client")
     parser.add_argument("--idle-clusters", type=int, default=0, help="KafkaConnects scaled to zero")
     parser.add_argument("--idle-connectors", type=int, default=0, help="Connectors spread over them")
@@ -214,11 +223,12 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     print(f"machine: {figures['machine']}; {figures['load_start']} at the start", flush=True)
     with Stack(work, (NAMESPACE,)) as stack:
         stack.start_operator()
-        stack.apply_kafkaconnect(NAMESPACE, MAIN, replicas=2)
-        wait(lambda: len(stack.worker_urls(NAMESPACE, MAIN)) == 2, 300, "two ready workers", 0.5)
+        stack.apply_kafkaconnect(NAMESPACE, MAIN, replicas=args.workers)
+        wait(lambda: len(stack.worker_urls(NAMESPACE, MAIN)) == args.workers, 300, "ready workers", 0.5)
         wait(lambda: stack.cluster_ready(NAMESPACE, MAIN), 120, "the KafkaConnect Ready", 0.5)
         url = sorted(stack.worker_urls(NAMESPACE, MAIN))[0]
-        print(f"cluster `main` Ready: 2 workers, Connect at {url}", flush=True)
+        print(f"cluster `main` Ready: {args.workers} workers, Connect at {url}", flush=True)
+        figures["workers"] = args.workers
         applies: list[dict[str, float]] = []
         for run in range(args.runs):
             op_names = [f"op{run}-{i}" for i in range(args.connectors)]
@@ -286,7 +296,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
 def print_summary(figures: dict[str, Any]) -> None:
     applies = figures["applies"]
     operator = statistics.median(a["operator"] for a in applies)
-    print(f"\nN = {figures['n']} FileStream source connectors on 2 workers; {figures['machine']}")
+    print(f"\nN = {figures['n']} FileStream source connectors on {figures['workers']} workers; {figures['machine']}")
     each = [round(a["operator"], 1) for a in applies]
     print(f"operator apply → all Ready (median of {len(applies)}): {operator:.1f} s  {each}")
     if all("raw" in a for a in applies):
