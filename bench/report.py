@@ -94,9 +94,8 @@ def main() -> None:
     loaded = [json.loads(f.read_text()) for f in args.files]
     rows = sorted((row(f) for f in loaded), key=lambda r: r["n"])
     for figures in loaded:
-        print(
-            f"N = {figures['n']}: {figures['date']}; {figures['machine']}; {figures['load_start']} → {figures['load_end']}"
-        )
+        when = f"{figures['date']}; {figures['machine']}"
+        print(f"N = {figures['n']}: {when}; {figures['load_start']} → {figures['load_end']}")
     print(table(rows))
     if args.plot:
         plot(rows, args.plot)
