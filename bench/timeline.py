@@ -58,7 +58,7 @@ def _woken(self: connector_sync.Loops, namespace: str, cluster: str) -> None:
 _sync_once = connector_sync.sync_once
 
 
-async def _synced(body: Any, *args: Any, **kwargs: Any) -> bool:
+async def _synced(body: Any, *args: Any, **kwargs: Any) -> int:
     note("sync", cluster=body.meta["name"])
     try:
         return await _sync_once(body, *args, **kwargs)

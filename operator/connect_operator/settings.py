@@ -30,6 +30,10 @@ class OperatorSettings:
     # just this), and at most `sync_burst_seconds` in all (a long `apply` still syncs while it goes on).
     sync_quiet_seconds: float = 0.02
     sync_burst_seconds: float = 0.3
+    # Connectors one sync writes to Connect at once. Connect's herder takes every request queued when it
+    # next runs and answers many creates with one rebalance (about 3 s each on the local broker), so more
+    # at once means fewer rebalances; the validations run beside them on Connect's REST threads.
+    connect_write_concurrency: int = 32
     # How long one sync waits for a connector's steps (a validation probing a dead database can take
     # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
     connector_deadline_seconds: float = 10.0

@@ -82,8 +82,8 @@ class ClusterSession:
 
 async def sync_once(
     body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops, session: ClusterSession
-) -> bool:
-    """One sync; whether its connectors are still settling (see `policy.pacing`), so the loop looks again soon."""
+) -> int:
+    """One sync; how many of its connectors are still settling (see `policy.pacing`): the loop looks again soon."""
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
     found = await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name)
@@ -93,7 +93,7 @@ async def sync_once(
     if gate := policy.cluster_gate(ref.name, body.status):
         for obj in listed:
             await write_problem(api, obj, gate, now)
-        return False
+        return 0
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
     reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
@@ -126,6 +126,7 @@ async def sync_once(
                 + [policy.connect_name(o) for o in leaving]
             ),
             in_flight=session.in_flight,
+            concurrency=settings.connect_write_concurrency,
             server_version=version,
             before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref),
         )
@@ -134,7 +135,7 @@ async def sync_once(
         unreachable = policy.Problem("ConnectUnreachable", f"{url}: {exc}", stalled=False)
         for connect_name in declared.desired:
             await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
-        return False
+        return 0
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
         await _leave(api, obj, ref, await session.client(url), report.observed, loops, now, version)
@@ -149,7 +150,7 @@ async def sync_once(
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
         if owner in arrived:
             await _arrival_done(api, obj, ref)
-    return pacing.settling(report.results.values()) or bool(leaving)
+    return pacing.unsettled(report.results.values()) + len(leaving)
 
 
 async def _ensure_dead_letter_queues(

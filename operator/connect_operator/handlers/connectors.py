@@ -106,14 +106,15 @@ async def _sync_loop(
     waker = loops.wakers.setdefault(key, asyncio.Event())
     session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
     follow_up: float | None = None
+    unsettled = 0
     try:
         while not stopped:
-            settling = False
+            before, unsettled = unsettled, 0
             try:
-                settling = await sync_once(body, api, settings, loops, session)
+                unsettled = await sync_once(body, api, settings, loops, session)
             except Exception:  # keep the loop alive; the next pass retries from scratch
                 log.exception("Connector sync of %s failed", key)
-            follow_up = pacing.next_follow_up(settling, follow_up, settings.status_interval_seconds)
+            follow_up = pacing.next_follow_up(unsettled, before, follow_up, settings.status_interval_seconds)
             try:
                 await asyncio.wait_for(waker.wait(), timeout=follow_up or settings.status_interval_seconds)
                 await _burst(waker, settings.sync_quiet_seconds, settings.sync_burst_seconds)
