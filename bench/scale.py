@@ -211,6 +211,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     parser.add_argument("--unrelated-pods", type=int, default=0)
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--json", type=Path, help="write the figures here (bench/report.py reads them)")
+    parser.add_argument("--timeline", action="store_true", help="run the operator with bench/timeline.py's hooks")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kco-scale-bench-"))
     (work / "data").mkdir()
@@ -222,7 +223,8 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     figures["load_start"] = load()
     print(f"machine: {figures['machine']}; {figures['load_start']} at the start", flush=True)
     with Stack(work, (NAMESPACE,)) as stack:
-        stack.start_operator()
+        stack.start_operator(work / "timeline.jsonl" if args.timeline else None)
+        print(f"work dir {work}", flush=True)
         stack.apply_kafkaconnect(NAMESPACE, MAIN, replicas=args.workers)
         wait(lambda: len(stack.worker_urls(NAMESPACE, MAIN)) == args.workers, 300, "ready workers", 0.5)
         wait(lambda: stack.cluster_ready(NAMESPACE, MAIN), 120, "the KafkaConnect Ready", 0.5)

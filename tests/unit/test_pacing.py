@@ -49,12 +49,9 @@ def test_running_with_its_tasks_or_failed_is_settled_and_anything_on_its_way_is_
     assert pacing.unsettled([_result("RUNNING", (), unmanaged=True)]) == 0
 
 
-def test_progress_keeps_the_follow_up_short_and_none_doubles_it_up_to_the_interval() -> None:
-    assert pacing.next_follow_up(0, 5, 0.5, 15) is None  # all settled: the periodic sync only
-    assert pacing.next_follow_up(200, 0, None, 15) == 0.5  # a sync that started something
-    assert pacing.next_follow_up(150, 200, 4.0, 15) == 0.5  # progress: look again soon
-    pauses, last = [], 0.5
-    for _ in range(7):
-        last = pacing.next_follow_up(3, 3, last, 15) or 0.0
-        pauses.append(last)
-    assert pauses == [1.0, 2.0, 4.0, 8.0, 15, 15, 15]  # a connector that never settles costs a few syncs
+def test_settling_connectors_are_looked_at_again_soon_until_their_count_is_stuck() -> None:
+    assert pacing.next_follow_up(0, 0.0, 15) is None  # all settled: the periodic sync only
+    assert pacing.next_follow_up(200, 0.0, 15) == 0.5  # a sync that started something
+    assert pacing.next_follow_up(150, 12.0, 15) == 0.5  # Connect between two rebalances
+    assert pacing.next_follow_up(3, pacing.PATIENCE_SECONDS, 15) is None  # stuck: left to the periodic sync
+    assert pacing.next_follow_up(3, 0.0, 0.2) == 0.2  # never slower than the interval itself

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,14 +142,17 @@ async def sync_once(
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
-    for connect_name, result in report.results.items():
+
+    async def write(connect_name: str, result: ConnectorResult) -> None:
         owner = declared.owners.get(connect_name)
         if owner is None:
-            continue
+            return
         obj = by_name[owner]
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
         if owner in arrived:
             await _arrival_done(api, obj, ref)
+
+    await _bounded(write(n, r) for n, r in report.results.items())
     return pacing.unsettled(report.results.values()) + len(leaving)
 
 
@@ -278,12 +281,30 @@ async def _leave(
 async def _claim(api: client.ApiClient, objects: list[dict[str, Any]], ref: ClusterRef) -> None:
     """Record, before creating them, that this cluster places these connectors: if the operator dies
     between the create and the status write, the connector found later is known as its own, not adopted."""
-    for obj in objects:
+
+    async def claim(obj: dict[str, Any]) -> None:
         annotations = obj["metadata"].get("annotations") or {}
         record = policy.handled_record(annotations)
         if record.get("cluster") != ref.name:
             value = json.dumps({**record, "cluster": ref.name}, sort_keys=True)
             await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+
+    await _bounded(claim(obj) for obj in objects)
+
+
+# Kubernetes writes of one sync at once: each is its own object, so none waits on another's round trip
+# (200 status writes one after the other took seconds); bounded, to stay a polite client.
+KUBE_WRITES_AT_ONCE = 8
+
+
+async def _bounded(writes: Iterable[Coroutine[Any, Any, None]]) -> None:
+    limit = asyncio.Semaphore(KUBE_WRITES_AT_ONCE)
+
+    async def one(write: Coroutine[Any, Any, None]) -> None:
+        async with limit:
+            await write
+
+    await asyncio.gather(*(one(w) for w in writes))
 
 
 def _connect_version(cluster_status: Mapping[str, Any]) -> tuple[int, ...]:

@@ -105,8 +105,8 @@ async def _sync_loop(
     namespace, name = key.split("/", 1)
     waker = loops.wakers.setdefault(key, asyncio.Event())
     session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
-    follow_up: float | None = None
-    unsettled = 0
+    clock = asyncio.get_running_loop().time
+    unsettled, changed_at = 0, clock()
     try:
         while not stopped:
             before, unsettled = unsettled, 0
@@ -114,7 +114,9 @@ async def _sync_loop(
                 unsettled = await sync_once(body, api, settings, loops, session)
             except Exception:  # keep the loop alive; the next pass retries from scratch
                 log.exception("Connector sync of %s failed", key)
-            follow_up = pacing.next_follow_up(unsettled, before, follow_up, settings.status_interval_seconds)
+            if unsettled != before:
+                changed_at = clock()
+            follow_up = pacing.next_follow_up(unsettled, clock() - changed_at, settings.status_interval_seconds)
             try:
                 await asyncio.wait_for(waker.wait(), timeout=follow_up or settings.status_interval_seconds)
                 await _burst(waker, settings.sync_quiet_seconds, settings.sync_burst_seconds)

@@ -2,9 +2,9 @@
 
 A sync that creates or updates connectors sees them RUNNING only in a later read; without a follow-up that
 later read is the next periodic sync, up to `status_interval_seconds` away, and `Ready` waits for it.
-While connectors keep settling (fewer of them unsettled than at the sync before), the loop looks again
-after `FIRST_FOLLOW_UP_SECONDS`; once a sync sees no progress the pause doubles up to the interval, so a
-connector that never settles (a task that keeps failing) costs no more than a few extra syncs.
+While connectors are settling the loop looks again after `FIRST_FOLLOW_UP_SECONDS`, until their count
+has not changed for `PATIENCE_SECONDS`: a connector that never settles (one whose task is never assigned)
+costs a minute of extra syncs at most, then only the periodic ones.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from connect_operator.engine.results import ConnectorResult
 
 FIRST_FOLLOW_UP_SECONDS = 0.5
+# Connect moves in steps (a rebalance takes some 3 s on the local broker, far more on a loaded group): a
+# count that has not changed for this long is stuck, not settling, and left to the periodic sync.
+PATIENCE_SECONDS = 30.0
 # Connect states a connector passes through on its way to the one asked for.
 _ON_THE_WAY = {None, "UNASSIGNED", "RESTARTING"}
 
@@ -34,11 +37,9 @@ def _in_motion(result: ConnectorResult) -> bool:
     return any(t.state in _ON_THE_WAY for t in result.tasks)
 
 
-def next_follow_up(now: int, before: int, last: float | None, interval: float) -> float | None:
-    """Seconds until a follow-up sync, or None for none (the next periodic one). `now`, `before`: connectors
-    unsettled after this sync and the one before; `last`: the follow-up after the one before (None: none)."""
-    if now == 0:
+def next_follow_up(now: int, quiet_for: float, interval: float) -> float | None:
+    """Seconds until a follow-up sync, or None for none (the next periodic one). `now`: connectors unsettled
+    after this sync; `quiet_for`: seconds since that count last changed (0 if this sync changed it)."""
+    if now == 0 or quiet_for >= PATIENCE_SECONDS:
         return None
-    if last is None or now < before:
-        return min(FIRST_FOLLOW_UP_SECONDS, interval)
-    return min(interval, last * 2)
+    return min(FIRST_FOLLOW_UP_SECONDS, interval)
