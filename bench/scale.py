@@ -37,9 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchstack import Stack, cpu_percent, dump, load, machine, proc_sample, total, wait
 from engine_bench import _desired, raw_loop
 
-from connect_operator.api.v1alpha1 import GROUP, VERSION
-from connect_operator.connect.client import ConnectClient
-
 NAMESPACE, MAIN = "bench-scale", "main"
 
 
@@ -48,46 +45,11 @@ def create_connectors(stack: Stack, names: list[str], cluster: str) -> None:
         list(pool.map(lambda n: stack.create_connector(NAMESPACE, n, cluster), names))
 
 
-def delete_connectors(stack: Stack, names: list[str]) -> None:
-    def delete(name: str) -> None:
-        stack.custom.delete_namespaced_custom_object(GROUP, VERSION, NAMESPACE, "connectors", name)
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(delete, names))
-
-
-def connector_names(stack: Stack) -> set[str]:
-    listed: dict[str, Any] = stack.custom.list_namespaced_custom_object(  # type: ignore[assignment]
-        GROUP, VERSION, NAMESPACE, "connectors"
-    )
-    return {o["metadata"]["name"] for o in listed["items"]}
-
-
-async def in_connect(url: str) -> set[str]:
-    async with ConnectClient(url) as rest:
-        return set(await rest.list_names())
-
-
-async def delete_raw(url: str, names: list[str]) -> None:
-    async with ConnectClient(url) as rest:
-        limit = asyncio.Semaphore(16)
-
-        async def one(name: str) -> None:
-            async with limit:
-                await rest.delete(name)
-
-        await asyncio.gather(*(one(n) for n in names))
-
-
-def operator_apply(stack: Stack, names: list[str]) -> float:
+def operator_apply(stack: Stack, names: list[str], cluster: str) -> float:
     started = time.monotonic()
-    create_connectors(stack, names, MAIN)
+    create_connectors(stack, names, cluster)
     wait(lambda: stack.ready_connectors(NAMESPACE) >= set(names), 1800, f"{len(names)} Connectors Ready", 0.5)
     return time.monotonic() - started
-
-
-def empty_connect(stack: Stack, url: str, keep: set[str]) -> None:
-    wait(lambda: asyncio.run(in_connect(url)) <= keep, 600, "Connect to have deleted the run's connectors", 0.5)
 
 
 class Steady:
@@ -107,7 +69,11 @@ class Steady:
             return total(metrics, name, **match) - total(self.metrics, name, **match)
 
         syncs = delta("kco_sync_duration_seconds_count")
-        main_syncs = delta("kco_sync_duration_seconds_count", cluster=MAIN)
+        main_syncs = sum(
+            value - self.metrics.get((name, labels), 0.0)
+            for (name, labels), value in metrics.items()
+            if name == "kco_sync_duration_seconds_count" and dict(labels).get("cluster", "").startswith(MAIN)
+        )
         kube_writes = sum(delta("kco_kube_requests_total", verb=verb) for verb in ("POST", "PUT", "PATCH", "DELETE"))
         apiserver = {k: v - self.writes.get(k, 0.0) for k, v in writes.items() if v - self.writes.get(k, 0.0)}
         by_call: dict[str, float] = {}
@@ -145,8 +111,8 @@ def steady_window(stack: Stack, seconds: float, label: str) -> dict[str, Any]:
 
 def print_steady(label: str, f: dict[str, Any]) -> None:
     operator_writes = {k: v for k, v in f["apiserver_writes"].items() if k not in _NOT_OPERATOR}
-    print(f"[{label}] over {f['seconds']:.0f} s: {f['syncs']:.0f} syncs ({f['main_syncs']:.0f} of `main`)")
-    print(f"[{label}]   Connect REST calls: {f['rest_calls']:.0f}, per sync of `main`: {f['rest_per_sync']}")
+    print(f"[{label}] over {f['seconds']:.0f} s: {f['syncs']:.0f} syncs ({f['main_syncs']:.0f} of main-*)")
+    print(f"[{label}]   Connect REST calls: {f['rest_calls']:.0f}, per sync of main-*: {f['rest_per_sync']}")
     print(
         f"[{label}]   Kubernetes writes by the operator's client: {f['kube_writes_operator_client']:.0f} "
         f"(of {f['kube_requests_operator_client']:.0f} requests: {f['kube_requests_by_call']})"
@@ -225,34 +191,34 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     with Stack(work, (NAMESPACE,)) as stack:
         stack.start_operator(work / "timeline.jsonl" if args.timeline else None)
         print(f"work dir {work}", flush=True)
-        stack.apply_kafkaconnect(NAMESPACE, MAIN, replicas=args.workers)
-        wait(lambda: len(stack.worker_urls(NAMESPACE, MAIN)) == args.workers, 300, "ready workers", 0.5)
-        wait(lambda: stack.cluster_ready(NAMESPACE, MAIN), 120, "the KafkaConnect Ready", 0.5)
-        url = sorted(stack.worker_urls(NAMESPACE, MAIN))[0]
-        print(f"cluster `main` Ready: {args.workers} workers, Connect at {url}", flush=True)
+        # A fresh cluster per run: nothing is deleted between runs (a mass delete is its own benchmark),
+        # and each run's second side finds the first side's N connectors there, the order alternating.
+        clusters = [f"{MAIN}-{run}" for run in range(args.runs)]
+        for cluster in clusters:
+            stack.apply_kafkaconnect(NAMESPACE, cluster, replicas=args.workers)
+        for cluster in clusters:
+            wait(lambda: len(stack.worker_urls(NAMESPACE, cluster)) == args.workers, 600, "ready workers", 0.5)  # noqa: B023
+            wait(lambda: stack.cluster_ready(NAMESPACE, cluster), 300, "the KafkaConnect Ready", 0.5)  # noqa: B023
+        print(f"{len(clusters)} clusters Ready, {args.workers} workers each; {load()}", flush=True)
         figures["workers"] = args.workers
         applies: list[dict[str, float]] = []
-        for run in range(args.runs):
+        for run, cluster in enumerate(clusters):
+            url = sorted(stack.worker_urls(NAMESPACE, cluster))[0]
             op_names = [f"op{run}-{i}" for i in range(args.connectors)]
             raw = _desired(f"raw{run}", args.connectors, work / "data")
-            last = run == args.runs - 1
             timing: dict[str, float] = {}
             steps = ["operator", "raw"] if run % 2 == 0 else ["raw", "operator"]
             for step in steps:
                 if step == "operator":
-                    timing["operator"] = operator_apply(stack, op_names)
-                    if not last:
-                        delete_connectors(stack, op_names)
-                        wait(lambda: not (connector_names(stack) & set(op_names)), 600, "the Connectors gone", 0.5)  # noqa: B023
+                    timing["operator"] = operator_apply(stack, op_names, cluster)
                 elif not args.no_raw:
                     _, timing["raw"], _ = asyncio.run(raw_loop(url, raw, 16))
-                    asyncio.run(delete_raw(url, list(raw)))
-                empty_connect(stack, url, set(op_names) if last and "operator" in timing else set())
             applies.append(timing)
             ratio = f", operator/raw {timing['operator'] / timing['raw']:.2f}" if "raw" in timing else ""
             print(
-                f"run {run}: operator apply → all Ready {timing['operator']:.1f} s; "
-                f"raw PUTs → all RUNNING {timing.get('raw', float('nan')):.1f} s{ratio}; {load()}",
+                f"run {run} ({' then '.join(steps)}, on {cluster}): operator apply → all Ready "
+                f"{timing['operator']:.1f} s; raw PUTs → all RUNNING {timing.get('raw', float('nan')):.1f} s"
+                f"{ratio}; {load()}",
                 flush=True,
             )
         figures["applies"] = applies
@@ -308,7 +274,7 @@ def print_summary(figures: dict[str, Any]) -> None:
         print(f"operator / raw: median {statistics.median(ratios):.2f}  per run {[round(r, 2) for r in ratios]}")
     steady = figures["steady"]
     print(
-        f"steady: {steady['rest_per_sync']} REST calls per sync of `main`, "
+        f"steady: {steady['rest_per_sync']} REST calls per sync of the `main-*` clusters, "
         f"{steady['kube_writes_operator_client']:.0f} Kubernetes writes by the operator's client "
         f"in {steady['syncs']:.0f} syncs; "
         f"RSS {steady['rss_mb']:.0f} MB (HWM {steady['hwm_mb']:.0f}), CPU {steady['cpu_percent']:.1f} %"
