@@ -16,7 +16,7 @@ from typing import Any
 OPERATOR_WRITTEN = ("connectors", "connectors/status", "kafkaconnects", "kafkaconnects/status", "events")
 
 
-def row(figures: dict[str, Any]) -> dict[str, Any]:
+def row(figures: dict[str, Any], resources: int | None = None) -> dict[str, Any]:
     applies = figures["applies"]
     steady = figures["steady"]
     operator = statistics.median(a["operator"] for a in applies)
@@ -25,7 +25,8 @@ def row(figures: dict[str, Any]) -> dict[str, Any]:
     syncs = steady["syncs"] or 1.0
     written = sum(v for k, v in steady["apiserver_writes"].items() if k in OPERATOR_WRITTEN)
     return {
-        "n": figures["n"],
+        "n": resources or figures["n"],
+        "running": figures["n"],
         "runs": len(applies),
         "operator": operator,
         "raw": raw,
@@ -42,7 +43,8 @@ def row(figures: dict[str, Any]) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| N | runs | operator apply → all Ready (median) | raw PUTs → all RUNNING (median) | operator/raw "
+        "| Connectors (running in Connect) | runs | operator apply → all Ready (median) "
+        "| raw PUTs → all RUNNING (median) | operator/raw "
         "| REST calls per sync | Kubernetes writes per sync (operator's client / apiserver) | RSS (high water) "
         "| CPU, steady |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -52,7 +54,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
         rest = f"{r['rest_per_sync']:.2f}" if r["rest_per_sync"] is not None else "—"
         lines.append(
-            f"| {r['n']} | {r['runs']} | {r['operator']:.1f} s | {raw} | {ratio} | {rest} "
+            f"| {r['n']} ({r['running']}) | {r['runs']} | {r['operator']:.1f} s | {raw} | {ratio} | {rest} "
             f"| {r['kube_writes_per_sync']:.2f} / {r['apiserver_writes_per_sync']:.2f} "
             f"| {r['rss']:.0f} MB ({r['hwm']:.0f} MB) | {r['cpu']:.1f} % |"
         )
@@ -65,22 +67,28 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    ns = [r["n"] for r in rows]
-    figure, apply_axis = plt.subplots(figsize=(7, 4.2))
-    apply_axis.plot(ns, [r["operator"] for r in rows], "o-", label="operator: apply → all Ready")
-    if all(r["raw"] is not None for r in rows):
-        apply_axis.plot(ns, [r["raw"] for r in rows], "s--", label="raw parallel PUTs → all RUNNING")
-    apply_axis.set_xlabel("N connectors")
-    apply_axis.set_ylabel("seconds")
-    apply_axis.set_xscale("log")
-    apply_axis.set_yscale("log")
-    rss_axis = apply_axis.twinx()
-    rss_axis.plot(ns, [r["rss"] for r in rows], "^:", color="tab:red", label="operator RSS, steady (MB)")
-    rss_axis.set_ylabel("MB")
-    handles = apply_axis.get_legend_handles_labels()[0] + rss_axis.get_legend_handles_labels()[0]
-    labels = apply_axis.get_legend_handles_labels()[1] + rss_axis.get_legend_handles_labels()[1]
-    apply_axis.legend(handles, labels, loc="upper left", fontsize=8)
-    apply_axis.set_title("Apply time and operator memory against N (local stack)")
+    applied = sorted((r for r in rows if r["running"] == r["n"]), key=lambda r: r["n"])
+    figure, (apply_axis, rss_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    ns = [r["n"] for r in applied]
+    apply_axis.plot(ns, [r["operator"] for r in applied], "o-", label="operator: apply → all Ready")
+    with_raw = [r for r in applied if r["raw"] is not None]
+    apply_axis.plot([r["n"] for r in with_raw], [r["raw"] for r in with_raw], "s--", label="raw PUTs → all RUNNING")
+    apply_axis.set_xlabel("N connectors applied (all running)")
+    apply_axis.set_ylabel("seconds (median of the runs)")
+    apply_axis.legend(fontsize=8)
+    apply_axis.set_title("Apply time")
+    everyone = sorted(rows, key=lambda r: r["n"])
+    rss_axis.plot([r["n"] for r in everyone], [r["rss"] for r in everyone], "^-", color="tab:red", label="VmRSS")
+    rss_axis.plot([r["n"] for r in everyone], [r["hwm"] for r in everyone], "v:", color="tab:gray", label="VmHWM")
+    for r in everyone:
+        rss_axis.annotate(
+            f"{r['running']} running", (r["n"], r["rss"]), fontsize=7, xytext=(4, -10), textcoords="offset points"
+        )
+    rss_axis.set_xlabel("Connector resources")
+    rss_axis.set_ylabel("MB, steady state")
+    rss_axis.set_ylim(bottom=0)
+    rss_axis.legend(fontsize=8)
+    rss_axis.set_title("Operator memory")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     print(f"plot: {path}")
@@ -90,9 +98,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--platform", type=Path, help="the platform run (idle clusters, unrelated objects)")
+    parser.add_argument("--platform-resources", type=int, default=1000, help="its Connector resources in all")
     args = parser.parse_args()
     loaded = [json.loads(f.read_text()) for f in args.files]
-    rows = sorted((row(f) for f in loaded), key=lambda r: r["n"])
+    rows = [row(f) for f in loaded]
+    if args.platform:
+        platform = json.loads(args.platform.read_text())
+        loaded.append(platform)
+        rows.append(row(platform, args.platform_resources))
+        if "unrelated" in platform:
+            u = platform["unrelated"]
+            print(
+                f"platform with 10,000 unrelated Secrets and 2,000 unrelated Pods: RSS {u['rss_mb']:.0f} MB "
+                f"(high water {u['hwm_mb']:.0f} MB), CPU {u['cpu_percent']:.1f} %, "
+                f"apiserver writes {u['apiserver_writes']}"
+            )
+    rows.sort(key=lambda r: r["n"])
     for figures in loaded:
         when = f"{figures['date']}; {figures['machine']}"
         print(f"N = {figures['n']}: {when}; {figures['load_start']} → {figures['load_end']}")
