@@ -92,7 +92,14 @@ def cpu_percent(before: ProcSample, after: ProcSample) -> float:
 class OperatorProcess:
     """`python -m connect_operator` (or bench/timeline.py, which hooks it first) watching `namespaces`."""
 
-    def __init__(self, kubeconfig: Path, namespaces: tuple[str, ...], log: Path, timeline: Path | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        namespaces: tuple[str, ...],
+        log: Path,
+        timeline: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.metrics_port, self.liveness_port = ports.free_port(), ports.free_port()
         env = {
             "KUBECONFIG": str(kubeconfig),
@@ -103,6 +110,7 @@ class OperatorProcess:
             "KCO_LOG_FORMAT": "json",
             # This checkout's code, whichever checkout the benchmark runs from (a baseline worktree too).
             "PYTHONPATH": ":".join(str(REPO / d) for d in ("operator", "worker", ".")),
+            **(extra_env or {}),
         }
         argv = [sys.executable, "-m", "connect_operator"]
         if timeline is not None:
@@ -196,9 +204,9 @@ class Stack:
         )
         self.operator: OperatorProcess | None = None
 
-    def start_operator(self, timeline: Path | None = None) -> OperatorProcess:
+    def start_operator(self, timeline: Path | None = None, env: dict[str, str] | None = None) -> OperatorProcess:
         self.operator = OperatorProcess(
-            self.plane.endpoints.kubeconfig, self.namespaces, self.work / "operator.log", timeline
+            self.plane.endpoints.kubeconfig, self.namespaces, self.work / "operator.log", timeline, env
         )
         self._exit.callback(self.operator.stop)
         return self.operator

@@ -178,6 +178,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--json", type=Path, help="write the figures here (bench/report.py reads them)")
     parser.add_argument("--timeline", action="store_true", help="run the operator with bench/timeline.py's hooks")
+    parser.add_argument("--operator-env", action="append", default=[], help="KEY=VALUE for the operator's process")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kco-scale-bench-"))
     (work / "data").mkdir()
@@ -189,7 +190,9 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     figures["load_start"] = load()
     print(f"machine: {figures['machine']}; {figures['load_start']} at the start", flush=True)
     with Stack(work, (NAMESPACE,)) as stack:
-        stack.start_operator(work / "timeline.jsonl" if args.timeline else None)
+        env = dict(item.split("=", 1) for item in args.operator_env)
+        stack.start_operator(work / "timeline.jsonl" if args.timeline else None, env)
+        figures["operator_env"] = env
         print(f"work dir {work}", flush=True)
         # A fresh cluster per run: nothing is deleted between runs (a mass delete is its own benchmark),
         # and each run's second side finds the first side's N connectors there, the order alternating.
