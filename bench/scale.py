@@ -213,7 +213,14 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
             steps = ["operator", "raw"] if run % 2 == 0 else ["raw", "operator"]
             for step in steps:
                 if step == "operator":
+                    assert stack.operator is not None
+                    before = stack.operator.metrics()
                     timing["operator"] = operator_apply(stack, op_names, cluster)
+                    after = stack.operator.metrics()
+                    for verb, resource in (("PATCH", "connectors/status"), ("PATCH", "connectors")):
+                        name = f"kube {verb} {resource} during the apply"
+                        counted = total(after, "kco_kube_requests_total", verb=verb, resource=resource)
+                        timing[name] = counted - total(before, "kco_kube_requests_total", verb=verb, resource=resource)
                 elif not args.no_raw:
                     _, timing["raw"], _ = asyncio.run(raw_loop(url, raw, 16))
             applies.append(timing)
@@ -221,7 +228,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
             print(
                 f"run {run} ({' then '.join(steps)}, on {cluster}): operator apply → all Ready "
                 f"{timing['operator']:.1f} s; raw PUTs → all RUNNING {timing.get('raw', float('nan')):.1f} s"
-                f"{ratio}; {load()}",
+                f"{ratio}; {load()}; {[(k, v) for k, v in timing.items() if k.startswith('kube')]}",
                 flush=True,
             )
         figures["applies"] = applies
