@@ -47,6 +47,12 @@ SYNC_SECONDS = Histogram(
 )
 SYNC_FAILURES = Counter("kco_sync_failures", "Syncs that could not reach Connect.", ["namespace", "cluster"])
 REST_CALLS = Counter("kco_connect_rest_requests", "Connect REST calls by route and outcome.", ["route", "outcome"])
+KUBE_REQUESTS = Counter(
+    "kco_kube_requests",
+    "Kubernetes API requests of the operator's own client, by HTTP verb and resource (kopf's watches and its "
+    "own patches go through kopf's client and are not counted here).",
+    ["verb", "resource"],
+)
 REST_SECONDS = Histogram(
     "kco_connect_rest_request_duration_seconds",
     "Latency of Connect REST calls by route.",
@@ -63,6 +69,10 @@ def rest_stats() -> CallStats:
         REST_SECONDS.labels(route).observe(seconds)
 
     return CallStats(listener=listen)
+
+
+def kube_request(verb: str, resource: str) -> None:
+    KUBE_REQUESTS.labels(verb, resource).inc()
 
 
 def restart_kind(action: str) -> str | None:

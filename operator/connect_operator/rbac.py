@@ -103,9 +103,10 @@ NAMESPACED: tuple[Rule, ...] = (
     Rule(
         "",
         ("secrets",),
-        ("get", "list", "watch", "create", "patch"),
-        "restarts when an exposed Secret changes, a warning when one is gone; Kafka credentials for creating internal "
-        "topics; the REST listener's certificates: read, and the CA and certificate it issues server-side applied",
+        ("get", "create", "patch"),
+        "each read by name, never listed or watched: restarts when an exposed Secret changes, a warning when one is "
+        "gone; Kafka credentials for creating internal topics; the REST listener's certificates: read, and the CA "
+        "and certificate it issues server-side applied",
     ),
     Rule("", ("events",), ("create",), "Events on KafkaConnects and Connectors, by kopf and by the sync loop"),
 )

@@ -26,6 +26,15 @@ class OperatorSettings:
     # A Connector or KafkaConnect deletion waits at most this long for Connect to delete the connectors;
     # then the resource is released and what is left is recorded (and deleted once Connect answers).
     delete_grace_seconds: float = 60.0
+    # A woken sync loop waits for a burst of changes to pause this long before it syncs (a lone edit waits
+    # just this), and at most `sync_burst_seconds` in all: an `apply` of a few hundred Connectors, whose
+    # creates arrive some 20 ms apart, lands in one sync instead of the first few holding up the rest.
+    sync_quiet_seconds: float = 0.1
+    sync_burst_seconds: float = 2.0
+    # Connectors one sync writes to Connect at once. Connect's herder takes every request queued when it
+    # next runs and answers many creates with one rebalance (about 3 s each on the local broker), so more
+    # at once means fewer rebalances; the validations run beside them on Connect's REST threads.
+    connect_write_concurrency: int = 32
     # How long one sync waits for a connector's steps (a validation probing a dead database can take
     # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
     connector_deadline_seconds: float = 10.0

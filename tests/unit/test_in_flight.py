@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
 import pytest
@@ -54,14 +55,28 @@ def test_an_in_flight_connector_gets_no_steps_and_says_what_it_waits_for_while_o
     )
     held = result.connectors["slow"]
     assert held.actions == () and held.in_flight
-    assert held.waiting == "still running Validate, 12 s so far"
+    assert held.waiting == f"still running Validate since {_clock(NOW - 12)}"
     assert [type(a) for a in result.connectors["other"].actions] == [act.Validate, act.Create]
 
 
 def test_a_connector_still_waiting_for_a_slot_is_reported_as_queued() -> None:
     c = want("c")
     result = plan({"c": c}, {}, {}, SETTINGS, NOW, in_flight={"c": InFlightStep(None, NOW - 3)})
-    assert result.connectors["c"].waiting == "queued behind slower connectors, 3 s so far"
+    assert result.connectors["c"].waiting == f"queued behind slower connectors since {_clock(NOW - 3)}"
+
+
+def test_the_held_text_does_not_change_from_one_sync_to_the_next() -> None:
+    # A ticking text would rewrite the Connector's status at every sync while it is held.
+    c = want("c")
+    texts = {
+        plan({"c": c}, {}, {}, SETTINGS, now, in_flight={"c": validating(c, NOW - 12)}).connectors["c"].waiting
+        for now in (NOW, NOW + 0.5, NOW + 7, NOW + 61)
+    }
+    assert len(texts) == 1, texts
+
+
+def _clock(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%H:%M:%S UTC")
 
 
 @pytest.mark.parametrize("unmanaged", ["delete", "report"])

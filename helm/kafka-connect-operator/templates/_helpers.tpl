@@ -93,10 +93,10 @@ Role per namespace otherwise. Keep equal to connect_operator.rbac.NAMESPACED (te
   resources: [pods]
   verbs: [list, watch, patch]
 # Restarts on exposed Secret changes; Kafka credentials for the internal topics; the REST listener's
-# certificates (read, and the CA and certificate the operator issues applied).
+# certificates (read, and the CA and certificate the operator issues applied). Read by name only: never listed.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, patch]
+  verbs: [get, create, patch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

@@ -6,6 +6,7 @@ missed event or a partial execution converges on the same place.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -117,10 +118,13 @@ def hold(the_plan: Plan, in_flight: Mapping[str, InFlightStep], now: float) -> P
 
 
 def _in_flight_text(where: InFlightStep, now: float) -> str:
-    seconds = max(0.0, now - where.since)
+    # Since when, not for how long: a text that ticks would change the status at every sync, and a sync
+    # loop follows up every 0.5 s while connectors settle (200 held connectors: hundreds of writes a second).
+    del now
+    since = datetime.datetime.fromtimestamp(where.since, datetime.UTC).strftime("%H:%M:%S UTC")
     if where.step is None:
-        return f"queued behind slower connectors, {seconds:.0f} s so far"
-    return f"still running {act.describe(where.step)}, {seconds:.0f} s so far"
+        return f"queued behind slower connectors since {since}"
+    return f"still running {act.describe(where.step)} since {since}"
 
 
 def _plan_connector(

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.kafka import topics
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
-from connect_operator.policy import deadletters, moves
+from connect_operator.policy import deadletters, moves, pacing
 from connect_operator.render import kafkaclient, names
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
@@ -46,19 +46,9 @@ class Loops:
     wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     # "namespace/cluster" → names in Connect whose Connector may drop its finalizer: deleted from Connect.
     deleted: dict[str, set[str]] = field(default_factory=dict)
-    # "namespace/cluster" → the Secrets its Connectors reference, so a Secret change wakes just those.
-    referenced: dict[str, set[str]] = field(default_factory=dict)
 
     def wake(self, namespace: str, cluster: str) -> None:
         self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
-
-    def clusters_using(self, namespace: str, secret: str) -> list[str]:
-        prefix = f"{namespace}/"
-        return [
-            key.removeprefix(prefix)
-            for key, used in self.referenced.items()
-            if key.startswith(prefix) and secret in used
-        ]
 
 
 class ClusterSession:
@@ -95,7 +85,8 @@ class ClusterSession:
 
 async def sync_once(
     body: kopf.Body, api: client.ApiClient, settings: OperatorSettings, loops: Loops, session: ClusterSession
-) -> None:
+) -> int:
+    """One sync; how many of its connectors are still settling (see `policy.pacing`): the loop looks again soon."""
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
     found = await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name)
@@ -105,14 +96,13 @@ async def sync_once(
     if gate := policy.cluster_gate(ref.name, body.status):
         for obj in listed:
             await write_problem(api, obj, gate, now)
-        return
+        return 0
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
     reads = await asyncio.to_thread(secrets.read_all, api, ref.namespace, screened.secrets_to_read)
     statuses = {n: o.get("status") or {} for n, o in by_name.items()}
     declared = policy.declare(screened, cluster_spec, reads, statuses, ref.name)
     del reads  # Secret values go no further than their digests
-    loops.referenced[f"{ref.namespace}/{ref.name}"] = declared.referenced
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
         await write_problem(api, by_name[name], problem, now)
@@ -139,6 +129,7 @@ async def sync_once(
                 + [policy.connect_name(o) for o in leaving]
             ),
             in_flight=session.in_flight,
+            concurrency=settings.connect_write_concurrency,
             server_version=version,
             before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref),
         )
@@ -147,21 +138,25 @@ async def sync_once(
         unreachable = policy.Problem("ConnectUnreachable", f"{endpoint.url}: {exc}", stalled=False)
         for connect_name in declared.desired:
             await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
-        return
+        return 0
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
         await _leave(api, obj, ref, await session.client(endpoint), report.observed, loops, now, version)
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
-    for connect_name, result in report.results.items():
+
+    async def write(connect_name: str, result: ConnectorResult) -> None:
         owner = declared.owners.get(connect_name)
         if owner is None:
-            continue
+            return
         obj = by_name[owner]
         await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
         if owner in arrived:
             await _arrival_done(api, obj, ref)
+
+    await _bounded(write(n, r) for n, r in report.results.items())
+    return pacing.unsettled(report.results.values()) + len(leaving)
 
 
 async def _ensure_dead_letter_queues(
@@ -289,12 +284,30 @@ async def _leave(
 async def _claim(api: client.ApiClient, objects: list[dict[str, Any]], ref: ClusterRef) -> None:
     """Record, before creating them, that this cluster places these connectors: if the operator dies
     between the create and the status write, the connector found later is known as its own, not adopted."""
-    for obj in objects:
+
+    async def claim(obj: dict[str, Any]) -> None:
         annotations = obj["metadata"].get("annotations") or {}
         record = policy.handled_record(annotations)
         if record.get("cluster") != ref.name:
             value = json.dumps({**record, "cluster": ref.name}, sort_keys=True)
             await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+
+    await _bounded(claim(obj) for obj in objects)
+
+
+# Kubernetes writes of one sync at once: each is its own object, so none waits on another's round trip
+# (200 status writes one after the other took seconds); bounded, to stay a polite client.
+KUBE_WRITES_AT_ONCE = 8
+
+
+async def _bounded(writes: Iterable[Coroutine[Any, Any, None]]) -> None:
+    limit = asyncio.Semaphore(KUBE_WRITES_AT_ONCE)
+
+    async def one(write: Coroutine[Any, Any, None]) -> None:
+        async with limit:
+            await write
+
+    await asyncio.gather(*(one(w) for w in writes))
 
 
 def _connect_version(cluster_status: Mapping[str, Any]) -> tuple[int, ...]:

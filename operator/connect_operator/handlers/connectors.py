@@ -27,12 +27,12 @@ from connect_operator.handlers.connector_sync import ClusterSession, Loops, sync
 from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.kube import resources
 from connect_operator.policy import connectors as policy
+from connect_operator.policy import pacing
 from connect_operator.render.names import ClusterRef
 from connect_operator.settings import OperatorSettings
 from connect_operator.status.conditions import rfc3339
 
 log = logging.getLogger(__name__)
-DEBOUNCE_SECONDS = 0.3
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
@@ -78,42 +78,67 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         loops.wake(namespace, cluster)
         raise kopf.TemporaryError("waiting for the sync loop to delete the connector from Connect", delay=2)
 
-    def referenced(name: str, namespace: str | None, **_: Any) -> bool:
-        return bool(loops.clusters_using(namespace or "", name))
-
-    @kopf.on.event("", "v1", "secrets", registry=registry, when=referenced)
-    async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
-        for cluster in loops.clusters_using(namespace or "", name):
-            loops.wake(namespace or "", cluster)
+    # No watch of Secrets: it would list and stream every Secret of the watched namespaces (their data too)
+    # to keep the few that Connectors reference. Each sync reads those by name instead, so a changed one
+    # is seen within `status_interval_seconds`, well inside the `secret_propagation_seconds` a restart waits.
 
     @kopf.daemon(GROUP, VERSION, "kafkaconnects", registry=registry, cancellation_timeout=10)
     async def sync_connectors(
         body: kopf.Body, name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any
     ) -> None:
-        key = f"{namespace}/{name}"
-        waker = loops.wakers.setdefault(key, asyncio.Event())
-        session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
-        try:
-            while not stopped:
-                try:
-                    await sync_once(body, api, settings, loops, session)
-                except Exception:  # keep the loop alive; the next pass retries from scratch
-                    log.exception("Connector sync of %s failed", key)
-                try:
-                    await asyncio.wait_for(waker.wait(), timeout=settings.status_interval_seconds)
-                    await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of edits land in one sync
-                except TimeoutError:
-                    pass
-                waker.clear()
-        finally:
-            await session.close()
-            metrics.forget_cluster(namespace or "", name)
-            loops.referenced.pop(key, None)
-            loops.wakers.pop(key, None)
+        await _sync_loop(body, f"{namespace}/{name}", api, settings, loops, stopped)
 
     @kopf.on.delete(GROUP, VERSION, "kafkaconnects", registry=registry)
     async def kafkaconnect_deleted(body: kopf.Body, **_: Any) -> None:
         await _delete_cluster_connectors(body, api, settings)
+
+
+async def _sync_loop(
+    body: kopf.Body,
+    key: str,
+    api: client.ApiClient,
+    settings: OperatorSettings,
+    loops: Loops,
+    stopped: kopf.DaemonStopped,
+) -> None:
+    """Sync, then wait for a wake (and the rest of its burst), a follow-up while settling, or the interval."""
+    namespace, name = key.split("/", 1)
+    waker = loops.wakers.setdefault(key, asyncio.Event())
+    session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
+    clock = asyncio.get_running_loop().time
+    unsettled, changed_at = 0, clock()
+    try:
+        while not stopped:
+            before, unsettled = unsettled, 0
+            try:
+                unsettled = await sync_once(body, api, settings, loops, session)
+            except Exception:  # keep the loop alive; the next pass retries from scratch
+                log.exception("Connector sync of %s failed", key)
+            if unsettled != before:
+                changed_at = clock()
+            follow_up = pacing.next_follow_up(unsettled, clock() - changed_at, settings.status_interval_seconds)
+            try:
+                await asyncio.wait_for(waker.wait(), timeout=follow_up or settings.status_interval_seconds)
+                await _burst(waker, settings.sync_quiet_seconds, settings.sync_burst_seconds)
+            except TimeoutError:
+                pass
+            waker.clear()
+    finally:
+        await session.close()
+        metrics.forget_cluster(namespace, name)
+        loops.wakers.pop(key, None)
+
+
+async def _burst(waker: asyncio.Event, quiet: float, longest: float) -> None:
+    """Woken: wait until the wakes pause for `quiet` seconds, at most `longest` in all, so a burst of edits
+    (an `apply` of many Connectors) lands in one sync while a lone edit waits only `quiet`."""
+    deadline = asyncio.get_running_loop().time() + longest
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        waker.clear()
+        try:
+            await asyncio.wait_for(waker.wait(), timeout=min(quiet, left))
+        except TimeoutError:
+            return
 
 
 async def _delete_cluster_connectors(body: kopf.Body, api: client.ApiClient, settings: OperatorSettings) -> None:

@@ -32,6 +32,7 @@ from connect_operator.settings import OperatorSettings
 from connect_operator.status import initfailures
 from connect_operator.status import kafkaconnect as kc_status
 from connect_operator.status.conditions import rfc3339
+from connect_operator.status.patch import merge_patch
 
 PLURAL = "kafkaconnects"
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
             if problem is None
             else ()
         )
-        patch.status.update(observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings))
+        observed = observe(body, settings, api, dict(body.status), problem=problem, warnings=warnings)
+        # Only what changed: kopf sends any non-empty patch, and a settled cluster's status rarely changes.
+        patch.status.update(merge_patch(dict(body.status), observed))
 
 
 def reconcile_or_hold(

@@ -8,7 +8,8 @@ from typing import Any
 
 import kopf
 
-from connect_operator.handlers import children, connectors, kafkaconnect, workerpods
+from connect_operator import metrics
+from connect_operator.handlers import children, connectors, kafkaconnect, watches, workerpods
 from connect_operator.kube import client as kube
 from connect_operator.kube import login as kube_login
 from connect_operator.render import names
@@ -19,7 +20,7 @@ ANNOTATION_PREFIX = "kco.dev"
 
 def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    api = kube.api_client(settings)
+    api = kube.api_client(settings, on_request=metrics.kube_request)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -33,6 +34,10 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 120
         settings.watching.client_timeout = 150
         settings.networking.request_timeout = 30
+        # Server-side filters: without them kopf lists and watches every Pod, ConfigMap, Service, ... of the
+        # watched namespaces and drops all but the operator's own in the handlers' filters.
+        for resource, selector in watches.label_selectors():
+            settings.watching.label_selectors[resource] = selector
         # Every Event the operator posts, on any resource, names it as the reporting controller.
         settings.posting.reporting_component = names.REPORTING_COMPONENT
         settings.posting.reporting_instance = socket.gethostname()

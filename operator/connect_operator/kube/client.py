@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
@@ -13,8 +15,30 @@ from connect_operator.render.names import FIELD_MANAGER
 from connect_operator.settings import OperatorSettings
 
 
-def api_client(settings: OperatorSettings) -> client.ApiClient:
-    return client.ApiClient(login.configuration(settings))
+def api_client(settings: OperatorSettings, on_request: Callable[[str, str], None] | None = None) -> client.ApiClient:
+    """`on_request(verb, resource)`: told of every request this client sends (the operator counts them)."""
+    api = client.ApiClient(login.configuration(settings))
+    if on_request is not None:
+        # The one place every call goes through: the generated APIs and the dynamic client alike.
+        send = api.rest_client.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return send(method, url, *args, **kwargs)
+            finally:
+                on_request(method.upper(), resource_of(url))
+
+        api.rest_client.request = request  # type: ignore[method-assign]
+    return api
+
+
+def resource_of(url: str) -> str:
+    """The resource (and subresource) a request's URL names: `connectors/status`, `pods`, `namespaces`."""
+    parts = [p for p in urlsplit(url).path.split("/") if p]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:] if parts[:1] == ["apis"] else parts
+    if rest[:1] == ["namespaces"] and len(rest) > 2:
+        rest = rest[2:]
+    return "/".join(rest[:1] + rest[2:3])
 
 
 def apply(api: client.ApiClient, obj: dict[str, Any], *, dry_run: bool = False) -> Any:
