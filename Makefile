@@ -24,9 +24,9 @@ typecheck:
 layers:
 	$(BIN)/lint-imports
 
-# One process per tier (see tests/conftest.py): the tiers wait on Connect rebalances more than on CPU.
+# Three processes, balanced by load; the images, the real node and kind in one of them (tests/conftest.py).
 pytest:
-	$(BIN)/pytest -n 4 --dist loadgroup
+	$(BIN)/pytest -n 3 --dist loadgroup
 
 # Just the whole-loop tests: the local control plane with real worker Pods (the pod runner).
 test-e2e: setup

@@ -104,7 +104,7 @@ def test_a_placeholder_outside_its_providers_allowed_paths_reaches_the_task_unre
     assert f"Couldn't find or create file '{placeholder}'" in task["trace"]
     assert not written.exists(), "the file named behind the disallowed path was not written"
     denied = f"The path {shown} is not allowed to be accessed"
-    poll_until(lambda: denied in workers.cluster.logs(2000), 10, f"the worker logging {denied!r}")
+    poll_until(lambda: denied in workers.cluster.logs(2000), 60, f"the worker logging {denied!r}")
 
 
 @pytest.mark.parametrize("provider", ["dir", "kcoworker"])

@@ -62,5 +62,6 @@ def test_kco_dev_runs_on_a_real_node_by_default_and_cleans_up(node_cluster: Node
     assert output.stat().st_uid == 1000, "the worker's non-root user wrote it"
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
     assert leftovers.stdout == "", "no kubelet, containerd, broker or control plane of this run may outlive it"
-    assert _node_namespaces() == before, "its node's network namespace is gone"
+    # Another node's may have gone meanwhile (reaped, or a test's); none of this run's may be left.
+    assert _node_namespaces() <= before, "its node's network namespace is gone"
     assert _shims() <= shims_before, "no containerd shim of its containers is left"
