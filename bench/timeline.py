@@ -25,7 +25,7 @@ from kopf._cogs.clients import watching
 
 from connect_operator import runner
 from connect_operator.connect.client import ConnectClient
-from connect_operator.handlers import connector_sync, connectors
+from connect_operator.handlers import connector_sync, connectors, loops
 from connect_operator.settings import OperatorSettings
 
 _OUT = Path(os.environ["KCO_BENCH_TIMELINE"]).open("a", buffering=1)  # noqa: SIM115 - lives as long as the process
@@ -47,10 +47,10 @@ async def _watched(**kwargs: Any) -> AsyncIterator[Any]:
         yield raw
 
 
-_wake = connector_sync.Loops.wake
+_wake = loops.Loops.wake
 
 
-def _woken(self: connector_sync.Loops, namespace: str, cluster: str) -> None:
+def _woken(self: loops.Loops, namespace: str, cluster: str) -> None:
     note("wake", cluster=cluster)
     _wake(self, namespace, cluster)
 
@@ -81,7 +81,7 @@ async def _sent(self: ConnectClient, method: str, path: str, payload: object | N
 
 
 watching.watch_objs = _watched
-connector_sync.Loops.wake = _woken  # type: ignore[method-assign]
+loops.Loops.wake = _woken  # type: ignore[method-assign]
 vars(connectors)["sync_once"] = _synced  # looked up in the module at each call
 ConnectClient._send = _sent  # type: ignore[method-assign]
 

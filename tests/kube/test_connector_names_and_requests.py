@@ -100,8 +100,13 @@ def test_connectors_nobody_declares_are_reported_and_taken_over_only_when_the_cl
         60,
         "the hand-made connector reported",
     )
-    reported = [e for e in events(api, namespace, LOCAL_CLUSTER) if e.reason == "UnmanagedConnectors"]
-    assert reported and "hand-made" in reported[0].message
+    # Events are posted apart from the status patch, so the Event may land a moment after it.
+    reported = poll_until(
+        lambda: [e.message for e in events(api, namespace, LOCAL_CLUSTER) if e.reason == "UnmanagedConnectors"],
+        60,
+        "an UnmanagedConnectors Event",
+    )
+    assert "hand-made" in reported[0]
     assert in_connect(api, namespace) == ["hand-made"], "reported, not deleted"
     # A Connector of that name does not take it over unless the cluster adopts: refused, left as it is.
     connectors = crds.resources.get(api_version="kco.dev/v1alpha1", kind="Connector")

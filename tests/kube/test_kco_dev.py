@@ -16,7 +16,8 @@ import pytest
 from connect_operator.devkit import k8sbuild
 from connect_worker import settings
 
-pytestmark = [pytest.mark.kube, pytest.mark.e2e]
+# The whole loop from nothing (control plane, broker, operator, a worker) under the suite's load: minutes.
+pytestmark = [pytest.mark.kube, pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def test_kco_dev_runs_the_whole_loop_on_kubebuilder_assets_without_a_node_and_cleans_up(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ def test_kco_dev_runs_the_whole_loop_on_kubebuilder_assets_without_a_node_and_cl
         ],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=540,
         check=False,
         env={**os.environ, "KUBEBUILDER_ASSETS": str(assets)},
     )

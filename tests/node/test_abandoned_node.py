@@ -48,6 +48,15 @@ def _shims_of(folder: Path) -> list[str]:
     return [line for line in listed.stdout.splitlines() if str(folder) in line]
 
 
+def _apiserver_addresses(core: Any) -> list[str]:
+    endpoints = core.read_namespaced_endpoints("kubernetes", "default")
+    return sorted(a.ip for s in endpoints.subsets or [] for a in s.addresses or [])
+
+
+def _host_address(namespace: str) -> str:
+    return f"10.243.{namespace.rsplit('-', 1)[1]}.1"
+
+
 def _namespaces() -> str:
     return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
 
@@ -93,7 +102,10 @@ def test_a_node_whose_devkit_was_killed_is_reaped_by_the_next_one(node_cluster: 
         # What a dead devkit leaves: the shims (and their containers) and the node's network namespace.
         assert _shims_of(folder) and f"{name} " in _namespaces()
 
+        assert _apiserver_addresses(core) == sorted([node_cluster.node.host_address, _host_address(name)])
         assert name in node_module.reap_abandoned()
+        # The other node's Pods reach the apiserver through every address listed: the dead one is not.
+        assert _apiserver_addresses(core) == [node_cluster.node.host_address]
         assert not _shims_of(folder)
         assert f"{name} " not in _namespaces()
         assert not folder.exists()

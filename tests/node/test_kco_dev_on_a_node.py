@@ -63,5 +63,7 @@ def test_kco_dev_runs_on_a_real_node_by_default_and_cleans_up(node_cluster: Node
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
     assert leftovers.stdout == "", "no kubelet, containerd, broker or control plane of this run may outlive it"
     # Another node's may have gone meanwhile (reaped, or a test's); none of this run's may be left.
-    assert _node_namespaces() <= before, "its node's network namespace is gone"
+    log = (tmp_path / "kco-dev.log").read_text() if (tmp_path / "kco-dev.log").exists() else ""
+    said = [line for line in log.splitlines() if "namespace" in line][-5:]
+    assert _node_namespaces() <= before, f"its node's network namespace is gone; its log said: {said}"
     assert _shims() <= shims_before, "no containerd shim of its containers is left"

@@ -92,6 +92,20 @@ def _delivered(node_cluster: NodeCluster, namespace: str, path: str) -> list[str
     return lines
 
 
+def _why_not_ready(node_cluster: NodeCluster, release: OperatorRelease, namespace: str) -> str:
+    """What a user would look at: the KafkaConnect's Ready condition, the worker Pods' states, the logs."""
+    ready = condition(_get(node_cluster, namespace, "kafkaconnects", CLUSTER), "Ready")
+    lines = [f"Ready: {ready.get('status')} {ready.get('reason')}: {ready.get('message')}"]
+    for pod in _workers(node_cluster, namespace):
+        for status in [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]:
+            lines.append(f"{pod.metadata.name}/{status.name}: restarts {status.restart_count}, {status.state}")
+    try:
+        operator_log = _core(node_cluster).read_namespaced_pod_log(release.pod, release.namespace, tail_lines=40)
+    except client.ApiException as exc:
+        operator_log = f"(no operator log: {exc.reason})"
+    return "\n".join(lines) + f"\n--- operator Pod ---\n{operator_log}\n" + node_cluster.logs()
+
+
 @pytest.fixture(scope="module")
 def pipeline(node_cluster: NodeCluster, operator_release: OperatorRelease) -> Iterator[Pipeline]:
     """A 2-worker KafkaConnect of the local Connect image, reading lines from a ConfigMap it mounts and
@@ -131,9 +145,13 @@ def pipeline(node_cluster: NodeCluster, operator_release: OperatorRelease) -> It
     def ready() -> bool:
         return condition(_get(node_cluster, namespace, "kafkaconnects", CLUSTER), "Ready").get("status") == "True"
 
-    poll_until(ready, 240, "the KafkaConnect Ready, reported by the operator Pod through the Service")
-    # Ready needs one worker answering; the tests below use both.
-    poll_until(lambda: all(_ready(p) for p in _workers(node_cluster, namespace)), 120, "both worker Pods Ready")
+    try:
+        # Two JVMs starting on a node that shares 2 cores with the rest of the suite: minutes, not seconds.
+        poll_until(ready, 480, "the KafkaConnect Ready, reported by the operator Pod through the Service")
+        # Ready needs one worker answering; the tests below use both.
+        poll_until(lambda: all(_ready(p) for p in _workers(node_cluster, namespace)), 180, "both worker Pods Ready")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_why_not_ready(node_cluster, operator_release, namespace)}") from None
     try:
         yield Pipeline(namespace, f"{namespace}-lines", secret, sink_path)
     finally:

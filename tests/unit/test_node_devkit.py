@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connect_operator.devkit import clusterdns, kubeversions, nodeconfig
+from connect_operator.devkit import apiserverendpoints, clusterdns, kubeversions, nodeconfig
 from connect_operator.devkit.kubeversions import Version
 from connect_operator.devkit.nodenet import NodeNetwork
 
@@ -162,3 +162,21 @@ def test_containerd_keeps_pod_namespaces_and_runc_state_in_its_own_folder(tmp_pa
     assert "restrict_oom_score_adj = true" in text and "netns_mounts_under_state_dir = true" in text
     assert f'Root = "{tmp_path}/containerd/runc"' in text
     assert 'sandbox_image = "localhost/kco/pause:1"' in text
+
+
+@pytest.mark.parametrize(
+    ("current", "add", "remove", "gone", "published"),
+    [
+        ([], "10.243.1.1", None, set(), ["10.243.1.1"]),
+        (["10.243.1.1"], "10.243.2.1", None, set(), ["10.243.1.1", "10.243.2.1"]),
+        (["10.243.1.1", "10.243.2.1"], None, "10.243.2.1", set(), ["10.243.1.1"]),
+        # A node killed without stopping: its address left the host, so the next write drops it.
+        (["10.243.1.1", "10.243.2.1"], "10.243.3.1", None, {"10.243.2.1"}, ["10.243.1.1", "10.243.3.1"]),
+        (["10.243.1.1"], "10.243.1.1", None, set(), ["10.243.1.1"]),
+        (["10.243.1.1"], None, "10.243.1.1", set(), []),
+    ],
+)
+def test_the_apiserver_endpoints_list_every_live_node_and_no_gone_one(
+    current: list[str], add: str | None, remove: str | None, gone: set[str], published: list[str]
+) -> None:
+    assert apiserverendpoints.merged(current, add, remove, alive=lambda ip: ip not in gone) == published

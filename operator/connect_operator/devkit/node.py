@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -28,7 +29,7 @@ from typing import Any
 
 from kubernetes import client, config
 
-from connect_operator.devkit import kubeversions, nodeconfig, nodenet
+from connect_operator.devkit import apiserverendpoints, kubeversions, nodeconfig, nodenet
 from connect_operator.devkit import pki as pki_module
 from connect_operator.devkit.clusterdns import ClusterDns
 from connect_operator.devkit.controlplane import Endpoints
@@ -39,6 +40,8 @@ from connect_operator.devkit.tcpforward import TcpForward
 from connect_worker import ports
 from connect_worker.errors import WorkerStartError
 from connect_worker.supervision import ManagedProcess
+
+_log = logging.getLogger(__name__)
 
 # What the kubelet 1.20 checks in /proc/sys before it starts (container_manager_linux.go).
 KUBELET_KERNEL_FLAGS = {
@@ -142,7 +145,7 @@ class LocalNode:
         port = self._endpoints.secure_port
         self._forward = TcpForward((network.host_address, port), ("127.0.0.1", port)).__enter__()
         self._dns = ClusterDns(network.host_address, self._service_addresses).__enter__()
-        self._publish_apiserver(network.host_address, port)
+        apiserverendpoints.publish(self._api, port, nodenet.host_has_address, add=network.host_address)
         self._bind_node_user()
         self._write_configs(network)
         self._made_cgroups = prepare_cgroups(self._cgroup_root())
@@ -160,7 +163,14 @@ class LocalNode:
 
     def _record_owner(self, network: nodenet.NodeNetwork) -> None:
         """What a later run needs to clean up after this one if it dies without stopping (SIGKILL, a crash)."""
-        record = {"owner": os.getpid(), "namespace": network.namespace, "cgroup": self._cgroup_root()}
+        record = {
+            "owner": os.getpid(),
+            "namespace": network.namespace,
+            "cgroup": self._cgroup_root(),
+            "kubeconfig": str(self._endpoints.kubeconfig),
+            "host_address": network.host_address,
+            "port": self._endpoints.secure_port,
+        }
         (self.folders.short / OWNER_FILE).write_text(json.dumps(record))
 
     def import_image(self, archive: Path) -> None:
@@ -214,8 +224,14 @@ class LocalNode:
             self._forward.stop()
             self._forward = None
         if self.network:
-            nodenet.delete(self.network)
+            port = self._endpoints.secure_port
+            apiserverendpoints.withdraw_quietly(self._api, self.network.host_address, port, nodenet.host_has_address)
+            left = nodenet.delete(self.network)
             self.network = None
+            if left:
+                # node.json stays: the next node started here reaps what this one could not remove.
+                _log.warning("The node's network namespace is left for the next run to reap: %s", left)
+                return
         shutil.rmtree(self.folders.short, ignore_errors=True)
 
     # -- pieces of start() ------------------------------------------------------------------------------
@@ -314,25 +330,6 @@ class LocalNode:
         conditions = node.status.conditions if node.status else None
         return any(c.type == "Ready" and c.status == "True" for c in conditions or [])
 
-    def _publish_apiserver(self, address: str, port: int) -> None:
-        """The `kubernetes` Service's endpoints: the apiserver runs with no endpoint reconciler."""
-        core = client.CoreV1Api(self._api)
-        body = client.V1Endpoints(
-            metadata=client.V1ObjectMeta(name="kubernetes", namespace="default"),
-            subsets=[
-                client.V1EndpointSubset(
-                    addresses=[client.V1EndpointAddress(ip=address)],
-                    ports=[client.CoreV1EndpointPort(name="https", port=port, protocol="TCP")],
-                )
-            ],
-        )
-        try:
-            core.replace_namespaced_endpoints("kubernetes", "default", body)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-            core.create_namespaced_endpoints("default", body)
-
     def _bind_node_user(self) -> None:
         """RBAC for this node's kubelet (the built-in system:node role has no subjects since 1.8)."""
         rbac = client.RbacAuthorizationV1Api(self._api)
@@ -383,13 +380,28 @@ def reap_abandoned() -> list[str]:
             continue
         if _alive(owner):
             continue
+        _withdraw_abandoned(record)
         _kill_cgroup_tree(record["cgroup"])
         _kill_shims(record_path.parent / "containerd.sock")
         _remove_cgroup_tree(record["cgroup"])
-        nodenet.delete(nodenet.NodeNetwork(int(record["namespace"].rsplit("-", 1)[1]), record["namespace"], ""))
+        left = nodenet.delete(nodenet.NodeNetwork(int(record["namespace"].rsplit("-", 1)[1]), record["namespace"], ""))
+        if left:
+            _log.warning("An abandoned node's network namespace could not be removed: %s", left)
+            continue
         shutil.rmtree(record_path.parent, ignore_errors=True)
         reaped.append(str(record["namespace"]))
     return reaped
+
+
+def _withdraw_abandoned(record: dict[str, Any]) -> None:
+    """Its address out of the `kubernetes` Endpoints of its control plane, if that still runs: kube-proxy
+    would otherwise send some of the other nodes' Pods' apiserver connections to an address now gone."""
+    kubeconfig = Path(str(record.get("kubeconfig", "")))
+    if not record.get("host_address") or not kubeconfig.is_file():
+        return
+    with contextlib.suppress(Exception):  # a control plane gone too, or a kubeconfig of another version
+        api = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        apiserverendpoints.withdraw_quietly(api, record["host_address"], int(record["port"]), nodenet.host_has_address)
 
 
 def _alive(pid: int) -> bool:

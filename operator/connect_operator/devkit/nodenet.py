@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,7 @@ def create() -> NodeNetwork:
     """The first free index: `ip netns add` fails when the name exists, so two runs never share one."""
     for index in range(1, 255):
         namespace = f"{_NAMESPACE_PREFIX}{index}"
-        if (_NETNS_DIR / namespace).exists() or _address_in_use(f"10.243.{index}.1"):
+        if (_NETNS_DIR / namespace).exists() or host_has_address(f"10.243.{index}.1"):
             continue
         if subprocess.run(["ip", "netns", "add", namespace], capture_output=True, check=False).returncode != 0:
             continue
@@ -80,12 +81,21 @@ def create() -> NodeNetwork:
     raise WorkerStartError("No free node network: 254 kco-node-* network namespaces exist (`ip netns list`).")
 
 
-def delete(network: NodeNetwork) -> None:
-    """Removes the namespace (and with it the node end of the veth, its routes and iptables rules)."""
+def delete(network: NodeNetwork, timeout: float = 10.0) -> str | None:
+    """Removes the namespace (and with it the node end of the veth, its routes and iptables rules).
+    Returns None once it is gone, else why not: the caller keeps what a later run needs to try again."""
     if network.host_link:
         with contextlib.suppress(subprocess.CalledProcessError):
             _ip("link", "del", network.host_link)
-    subprocess.run(["ip", "netns", "del", network.namespace], capture_output=True, check=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(["ip", "netns", "del", network.namespace], capture_output=True, text=True, check=False)
+        if not (_NETNS_DIR / network.namespace).exists():
+            return None
+        # A process still leaving the namespace (a container's last one) can keep its file busy a moment.
+        if time.monotonic() >= deadline:
+            return f"ip netns del {network.namespace}: {done.stderr.strip() or 'the namespace is still there'}"
+        time.sleep(0.2)
 
 
 def leftovers() -> list[str]:
@@ -113,7 +123,7 @@ def _wire(network: NodeNetwork) -> None:
     _run(inside(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]))
 
 
-def _address_in_use(address: str) -> bool:
+def host_has_address(address: str) -> bool:
     shown = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True, check=False).stdout
     return f" {address}/" in shown
 

@@ -7,7 +7,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -25,6 +24,7 @@ from connect_operator.engine.planner import PlannerSettings
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.handlers import events, precheck
 from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
+from connect_operator.handlers.loops import Loops
 from connect_operator.kafka import topics
 from connect_operator.kube import resources, secrets
 from connect_operator.policy import connectors as policy
@@ -37,18 +37,6 @@ from connect_operator.status.conditions import find, rfc3339
 
 log = logging.getLogger(__name__)
 OFFSETS_API_SINCE = (3, 6)
-
-
-@dataclass
-class Loops:
-    """What the sync loops and the Connector handlers share (one event loop: kopf's)."""
-
-    wakers: dict[str, asyncio.Event] = field(default_factory=dict)
-    # "namespace/cluster" → names in Connect whose Connector may drop its finalizer: deleted from Connect.
-    deleted: dict[str, set[str]] = field(default_factory=dict)
-
-    def wake(self, namespace: str, cluster: str) -> None:
-        self.wakers.setdefault(f"{namespace}/{cluster}", asyncio.Event()).set()
 
 
 class ClusterSession:
@@ -143,7 +131,7 @@ async def sync_once(
     for obj in leaving:
         await _leave(api, obj, ref, await session.client(endpoint), report.observed, loops, now, version)
     gone = policy.released(removed, report.observed.keys(), report.results)
-    loops.deleted.setdefault(f"{ref.namespace}/{ref.name}", set()).update(gone)
+    loops.mark_deleted(f"{ref.namespace}/{ref.name}", gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
 
     async def write(connect_name: str, result: ConnectorResult) -> None:
@@ -383,8 +371,17 @@ async def _cluster_report(
     previous = {k: body.status.get(k) for k in change}
     if change == previous:
         return
-    obj = {"metadata": dict(body.meta), "status": dict(body.status)}
-    await asyncio.to_thread(resources.write_status, api, resources.KAFKACONNECTS, obj, {**dict(body.status), **change})
+    # Delete handlers add leftovers while this sync runs: drop only the names it settled, from a fresh read.
+    settled = set(previous["leftoverConnectors"] or ()) - leftovers
+
+    def report(status: dict[str, Any]) -> dict[str, Any]:
+        left = sorted(set(status.get("leftoverConnectors") or ()) - settled) or None
+        return {**status, "leftoverConnectors": left, "unmanagedConnectors": unmanaged}
+
+    meta = body.meta
+    await asyncio.to_thread(
+        resources.update_status, api, resources.KAFKACONNECTS, meta["namespace"], meta["name"], report
+    )
     if unmanaged and unmanaged != previous["unmanagedConnectors"]:
         events.normal(
             body,

@@ -23,8 +23,9 @@ from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError, ConnectNotFound
 from connect_operator.handlers import events
-from connect_operator.handlers.connector_sync import ClusterSession, Loops, sync_once, write_problem
+from connect_operator.handlers.connector_sync import ClusterSession, sync_once, write_problem
 from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
+from connect_operator.handlers.loops import Loops
 from connect_operator.kube import resources
 from connect_operator.policy import connectors as policy
 from connect_operator.policy import pacing
@@ -58,25 +59,23 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         namespace, cluster = namespace or "", str(spec.get("cluster", ""))
         name = policy.connect_name(body)
         key = f"{namespace}/{cluster}"
-        if name in loops.deleted.get(key, set()):
-            loops.deleted[key].discard(name)
+        if loops.take_deleted(key, name) or not await _cluster_keeps_its_connectors(api, namespace, cluster):
             return
-        owner = await asyncio.to_thread(resources.kafkaconnect, api, namespace, cluster)
-        if owner is None or owner["metadata"].get("deletionTimestamp"):
-            return  # no cluster, or one that deletes its connectors itself
-        if _age(body) >= settings.delete_grace_seconds:
-            await asyncio.to_thread(_record_leftover, api, owner, name)
-            events.warning(
-                body,
-                "ConnectorLeftInConnect",
-                f"KafkaConnect {cluster} could not delete connector {name} within "
-                f"{settings.delete_grace_seconds:.0f} s; "
-                "released, and recorded in the KafkaConnect's status.leftoverConnectors: the next sync that reaches "
-                "Connect deletes it",
-            )
+        # Awaited here rather than retried: retries of 200 Connectors deleted at once would each read the
+        # KafkaConnect and patch kopf's progress, and starve the one sync loop that does the deleting.
+        if await loops.wait_deleted(key, name, within=settings.delete_grace_seconds - _age(body)):
             return
-        loops.wake(namespace, cluster)
-        raise kopf.TemporaryError("waiting for the sync loop to delete the connector from Connect", delay=2)
+        if not await _cluster_keeps_its_connectors(api, namespace, cluster):
+            return  # deleted meanwhile: its own deletion deletes its connectors
+        await asyncio.to_thread(_record_leftover, api, namespace, cluster, name)
+        events.warning(
+            body,
+            "ConnectorLeftInConnect",
+            f"KafkaConnect {cluster} could not delete connector {name} within "
+            f"{settings.delete_grace_seconds:.0f} s; "
+            "released, and recorded in the KafkaConnect's status.leftoverConnectors: the next sync that reaches "
+            "Connect deletes it",
+        )
 
     # No watch of Secrets: it would list and stream every Secret of the watched namespaces (their data too)
     # to keep the few that Connectors reference. Each sync reads those by name instead, so a changed one
@@ -187,10 +186,17 @@ async def _delete_all(endpoint: RestEndpoint, names: list[str]) -> list[str]:
     return left
 
 
-def _record_leftover(api: client.ApiClient, owner: dict[str, Any], name: str) -> None:
-    status = owner.get("status") or {}
-    leftovers = sorted({*(status.get("leftoverConnectors") or ()), name})
-    resources.write_status(api, resources.KAFKACONNECTS, owner, {**status, "leftoverConnectors": leftovers})
+async def _cluster_keeps_its_connectors(api: client.ApiClient, namespace: str, cluster: str) -> bool:
+    """False with no such KafkaConnect, or one being deleted (which deletes its connectors itself)."""
+    owner = await asyncio.to_thread(resources.kafkaconnect, api, namespace, cluster)
+    return owner is not None and not owner["metadata"].get("deletionTimestamp")
+
+
+def _record_leftover(api: client.ApiClient, namespace: str, cluster: str, name: str) -> None:
+    def add(status: dict[str, Any]) -> dict[str, Any]:
+        return {**status, "leftoverConnectors": sorted({*(status.get("leftoverConnectors") or ()), name})}
+
+    resources.update_status(api, resources.KAFKACONNECTS, namespace, cluster, add)
 
 
 def _age(body: kopf.Body) -> float:

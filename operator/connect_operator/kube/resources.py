@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes import client
@@ -67,3 +67,35 @@ def write_status(api: client.ApiClient, plural: str, obj: Mapping[str, Any], sta
             log.warning(
                 "Could not write the status of %s %s/%s: %s", plural, meta["namespace"], meta["name"], exc.reason
             )
+
+
+def update_status(
+    api: client.ApiClient,
+    plural: str,
+    namespace: str,
+    name: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    attempts: int = 5,
+) -> None:
+    """Read, change and write the status, conditional on the resourceVersion read: for fields that several
+    writers add to at once (a list of names), where a plain patch of a stale read would drop another's."""
+    custom = client.CustomObjectsApi(api)
+    for _ in range(attempts):
+        try:
+            current: dict[str, Any] = custom.get_namespaced_custom_object(  # type: ignore[assignment]
+                GROUP, VERSION, namespace, plural, name
+            )
+            status = current.get("status") or {}
+            changes = merge_patch(status, change(dict(status)))
+            if not changes:
+                return
+            body = {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}, "status": changes}
+            custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, plural, name, body)
+            return
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            if exc.status != 409:
+                log.warning("Could not write the status of %s %s/%s: %s", plural, namespace, name, exc.reason)
+                return
+    log.warning("Could not write the status of %s %s/%s: %d conflicting writes", plural, namespace, name, attempts)
