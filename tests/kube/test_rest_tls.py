@@ -172,6 +172,20 @@ def test_the_operator_issues_the_certificate_and_syncs_through_https_with_client
     ip = kube.ready_pod_ips(api, namespace, f"kco.dev/cluster={LOCAL_CLUSTER}")[0]
     assert _call(f"https://{ip}:8083", renewed_mutual) == ["over-tls"]
 
+    # A hand edit of the Deployment is repaired with the certificate it serves, not without it (which
+    # would roll the workers onto a template that names none, and the reconcile would roll them back).
+    apps = client.AppsV1Api(api)
+    tampered = {"spec": {"template": {"metadata": {"annotations": {"kco.dev/rest-certificate": "tampered"}}}}}
+    apps.patch_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace, tampered)
+
+    def repair_said() -> list[str]:
+        said = [e.message or "" for e in events(api, namespace, LOCAL_CLUSTER) if e.reason == "Repaired"]
+        return [m for m in said if "Deployment" in m]
+
+    poll_until(repair_said, 60, "the Deployment repaired")
+    repaired: Any = apps.read_namespaced_deployment(f"{LOCAL_CLUSTER}-connect", namespace)
+    assert repaired.spec.template.metadata.annotations["kco.dev/rest-certificate"] == _fingerprint_pem(fresh)
+
 
 def _user_secret(namespace: str) -> dict[str, bytes]:
     """What cert-manager writes for a Certificate with an RSA key: PKCS#1 `BEGIN RSA PRIVATE KEY`."""
