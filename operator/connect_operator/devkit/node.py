@@ -211,6 +211,7 @@ class LocalNode:
         for name in ("containerd", "holder"):
             if name in self._processes:
                 self._processes.pop(name).stop(timeout=10)
+        _kill_shims(self.folders.containerd_socket)  # any containerd started while it stopped
         if cgroup:
             _remove_cgroup_tree(cgroup)
         for folder in self._made_cgroups:
@@ -483,12 +484,24 @@ def _remove_cgroup_tree(relative: str) -> None:
             time.sleep(0.1)
 
 
-def _kill_shims(socket: Path) -> None:
-    """containerd's shims outlive it by design: ours are the ones started with our socket's address."""
+def _kill_shims(socket: Path, timeout: float = 10.0) -> None:
+    """containerd's shims outlive it by design: ours are the ones started with our socket's address.
+    Until none is left: one being started as we look (a sandbox still in flight) shows up a moment later."""
+    deadline = time.monotonic() + timeout
+    while (left := _shim_pids(socket)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _shim_pids(socket: Path) -> list[int]:
+    found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             argv = (proc / "cmdline").read_bytes().split(b"\0")
             if argv and argv[0].endswith(b"containerd-shim-runc-v2") and str(socket).encode() in argv:
-                os.kill(int(proc.name), signal.SIGKILL)
+                found.append(int(proc.name))
+    return found
