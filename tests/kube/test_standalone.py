@@ -228,13 +228,20 @@ def test_the_offsets_claim_outlives_a_rolling_change_and_is_repaired_when_delete
 
     claims.delete(namespace=namespace, name=claim_name)
 
-    def recreated() -> bool:
+    def recreated() -> str:
+        """ "recreated" once repaired; else where it stands, for the failure to say."""
         try:
-            return bool(claims.get(namespace=namespace, name=claim_name).metadata.uid != first.metadata.uid)
+            claim = claims.get(namespace=namespace, name=claim_name)
         except dynamic.exceptions.NotFoundError:
-            return False
+            return "gone, not applied again yet"
+        if claim.metadata.uid == first.metadata.uid:
+            return "the old claim, still being deleted (pvc-protection)"
+        return "recreated"
 
-    poll_until(recreated, 60, "the deleted claim applied again")
+    try:
+        poll_until(lambda: recreated() == "recreated", 120, "the deleted claim applied again")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {recreated()}") from None
 
     def told() -> list[str]:
         repaired = [e.message for e in events(api, namespace, LOCAL_CLUSTER, "Normal") if e.reason == "Repaired"]
