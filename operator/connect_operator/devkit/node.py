@@ -228,6 +228,7 @@ class LocalNode:
             port = self._endpoints.secure_port
             apiserverendpoints.withdraw_quietly(self._api, self.network.host_address, port, nodenet.host_has_address)
             left = nodenet.delete(self.network)
+            _log.info("Node %s stopped; its network namespace %s", self.network.namespace, left or "deleted")
             self.network = None
             if left:
                 # node.json stays: the next node started here reaps what this one could not remove.
