@@ -6,6 +6,7 @@ import itertools
 import re
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -66,6 +67,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent.name in _NODE_TIERS:
             item.add_marker(pytest.mark.xdist_group("node"))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist's controller, given a worker's test ids: under loadgroup each grouped one ends with its group.
+    A pytest or xdist release that breaks that would split the node tier across processes without a word
+    (two session nodes at once, each seeing the other's shims and namespaces): stop the run instead."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    grouped = [i for i in ids if i.split("/")[1:2] and i.split("/")[1] in _NODE_TIERS]
+    if grouped and not all(i.endswith("@node") for i in grouped):
+        raise pytest.UsageError(
+            f"--dist loadgroup did not group the node tier (e.g. {grouped[0]}): this pytest-xdist does not "
+            "work with this pytest; install the versions pyproject.toml allows (pip install -e '.[dev]')"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
