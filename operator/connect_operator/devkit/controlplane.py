@@ -50,6 +50,7 @@ class ControlPlane:
         self._binaries = binaries
         self._processes: list[ManagedProcess] = []
         self._endpoints: Endpoints | None = None
+        self.etcd_url = ""  # once started: for tests that act on etcd itself (a compaction)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -72,6 +73,7 @@ class ControlPlane:
         tokens.write_text(f'{admin_token},{ADMIN_USER},1,"system:masters"\n{cm_token},{CONTROLLER_MANAGER_USER},2\n')
         tokens.chmod(0o600)
         etcd_client, etcd_peer, secure_port, cm_port = (ports.free_port() for _ in range(4))
+        self.etcd_url = f"http://127.0.0.1:{etcd_client}"
         self._spawn(
             "etcd",
             [
