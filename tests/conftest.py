@@ -75,10 +75,11 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     (two session nodes at once, each seeing the other's shims and namespaces): stop the run instead."""
     if node.config.getvalue("dist") != "loadgroup":
         return
-    grouped = [i for i in ids if i.split("/")[1:2] and i.split("/")[1] in _NODE_TIERS]
-    if grouped and not all(i.endswith("@node") for i in grouped):
+    # The same test as pytest_collection_modifyitems: the folder the test file is in.
+    ungrouped = [i for i in ids if Path(i.split("::")[0]).parent.name in _NODE_TIERS and not i.endswith("@node")]
+    if ungrouped:
         raise pytest.UsageError(
-            f"--dist loadgroup did not group the node tier (e.g. {grouped[0]}): this pytest-xdist does not "
+            f"--dist loadgroup did not group the node tier (e.g. {ungrouped[0]}): this pytest-xdist does not "
             "work with this pytest; install the versions pyproject.toml allows (pip install -e '.[dev]')"
         )
 
