@@ -1,4 +1,5 @@
-"""One sync of a cluster's Connectors: list, screen, read Secrets, one engine sync, statuses and Events."""
+"""One sync of a cluster's Connectors: read them (the watch's copy), screen, read Secrets, one engine sync,
+statuses and Events."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from connect_operator.engine.memory import ConnectorMemory
 from connect_operator.engine.planner import PlannerSettings
 from connect_operator.engine.results import ConnectorResult
 from connect_operator.handlers import events, precheck
+from connect_operator.handlers.connectorview import ConnectorView, Key
 from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.handlers.loops import Loops
 from connect_operator.kafka import topics
@@ -40,19 +42,36 @@ OFFSETS_API_SINCE = (3, 6)
 
 
 class ClusterSession:
-    """One loop's client of its cluster's REST API and the connectors' steps still in flight on it.
+    """One loop's client of its cluster's REST API and the connectors' steps still in flight on it, and
+    how it reads its Connectors.
 
     Held steps keep using the client they started with, so both live as long as the loop, and are
     replaced together only when the cluster's REST URL changes.
     """
 
-    def __init__(self, deadline_seconds: float, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        deadline_seconds: float,
+        wake: Callable[[], None],
+        key: Key,
+        indexed: Callable[[], Iterable[Mapping[str, Any]]],
+        view: ConnectorView,
+    ) -> None:
         self._deadline, self._wake = deadline_seconds, wake
+        self._key, self._indexed, self._view = key, indexed, view
         self._rest: ConnectClient | None = None
         self._endpoint: RestEndpoint | None = None
         self.in_flight = InFlight(deadline_seconds, on_finished=wake)
         # Dead letter queue topics known to exist: checked in Kafka once per loop, not once per sync.
         self.queues_ready: set[str] = set()
+
+    def connectors(self) -> list[Mapping[str, Any]]:
+        """The Connectors bound to this cluster or still placed in it: no API call (see `connectorview`)."""
+        return self._view.read(self._key, self._indexed())
+
+    def remember(self, written: Mapping[str, Any] | None) -> None:
+        """An object as one of this loop's writes returned it: newer than the watch's copy for a while."""
+        self._view.record(self._key, written)
 
     async def client(self, endpoint: RestEndpoint) -> ConnectClient:
         # A renewed REST certificate is a new endpoint too: the old client would present the old one.
@@ -77,13 +96,13 @@ async def sync_once(
     """One sync; how many of its connectors are still settling (see `policy.pacing`): the loop looks again soon."""
     ref = ClusterRef(body.meta["name"], body.meta["namespace"], body.meta["uid"])
     now = rfc3339(time.time())
-    found = await asyncio.to_thread(resources.connectors_of, api, ref.namespace, ref.name)
+    found = session.connectors()
     listed = [o for o in found if _bound(o, ref)]
     leaving = [o for o in found if moves.is_leaving(o, ref.name)]
     by_name = {obj["metadata"]["name"]: obj for obj in listed}
     if gate := policy.cluster_gate(ref.name, body.status):
         for obj in listed:
-            await write_problem(api, obj, gate, now)
+            session.remember(await write_problem(api, obj, gate, now))
         return 0
     cluster_spec = KafkaConnectSpec.model_validate(dict(body.spec))
     screened = policy.screen(ref.name, cluster_spec, by_name, await _arrivals_waiting(api, ref, listed))
@@ -93,10 +112,10 @@ async def sync_once(
     del reads  # Secret values go no further than their digests
     for name, problem in declared.problems.items():
         metrics.forget(ref.namespace, ref.name, policy.connect_name(by_name[name]))
-        await write_problem(api, by_name[name], problem, now)
+        session.remember(await write_problem(api, by_name[name], problem, now))
     queue_problems = await _ensure_dead_letter_queues(api, ref, cluster_spec, settings, declared, by_name, session)
     for name, problem in queue_problems.items():
-        await write_problem(api, by_name[name], problem, now)
+        session.remember(await write_problem(api, by_name[name], problem, now))
     arrived = _start_arrivals(declared, by_name)
     leftovers = set(body.status.get("leftoverConnectors") or ()) - declared.desired.keys()
     removed = declared.removed | leftovers
@@ -119,17 +138,17 @@ async def sync_once(
             in_flight=session.in_flight,
             concurrency=settings.connect_write_concurrency,
             server_version=version,
-            before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref),
+            before_creates=lambda names: _claim(api, [by_name[declared.owners[n]] for n in names], ref, session),
         )
     except ConnectError as exc:
         metrics.record_sync_failure(ref.namespace, ref.name)
         unreachable = policy.Problem("ConnectUnreachable", f"{endpoint.url}: {exc}", stalled=False)
         for connect_name in declared.desired:
-            await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now)
+            session.remember(await write_problem(api, by_name[declared.owners[connect_name]], unreachable, now))
         return 0
     metrics.record_sync(ref.namespace, ref.name, report.seconds, report.results, removed - report.observed.keys())
     for obj in leaving:
-        await _leave(api, obj, ref, await session.client(endpoint), report.observed, loops, now, version)
+        await _leave(api, obj, ref, session, await session.client(endpoint), report.observed, loops, now, version)
     gone = policy.released(removed, report.observed.keys(), report.results)
     loops.mark_deleted(f"{ref.namespace}/{ref.name}", gone)
     await _cluster_report(api, body, cluster_spec, report.results, leftovers - gone)
@@ -139,9 +158,10 @@ async def sync_once(
         if owner is None:
             return
         obj = by_name[owner]
-        await _write_result(api, obj, result, report.memory.get(connect_name, ConnectorMemory()), ref, now)
+        memory = report.memory.get(connect_name, ConnectorMemory())
+        await _write_result(api, obj, result, memory, ref, now, session.remember)
         if owner in arrived:
-            await _arrival_done(api, obj, ref)
+            await _arrival_done(api, obj, ref, session.remember)
 
     await _bounded(write(n, r) for n, r in report.results.items())
     return pacing.unsettled(report.results.values()) + len(leaving)
@@ -186,15 +206,16 @@ async def _ensure_dead_letter_queues(
             continue
         if queue.topic in created:
             events.normal(obj, "DeadLetterQueueCreated", f"Created topic {queue.topic} ({queue.partitions} partitions)")
-        await asyncio.to_thread(
+        written = await asyncio.to_thread(
             resources.write_status, api, resources.CONNECTORS, obj, {"deadLetterQueue": queue.topic}
         )
+        session.remember(written)
     session.queues_ready |= set(queues) - set(failed)
     return problems
 
 
 async def _arrivals_waiting(
-    api: client.ApiClient, ref: ClusterRef, listed: list[dict[str, Any]]
+    api: client.ApiClient, ref: ClusterRef, listed: list[Mapping[str, Any]]
 ) -> dict[str, policy.Problem]:
     """Connectors moved here whose old cluster has not let go yet (a deleted old cluster has let go)."""
     held: dict[str, policy.Problem] = {}
@@ -220,10 +241,12 @@ def _start_arrivals(declared: policy.Declared, by_name: Mapping[str, Mapping[str
     return complete
 
 
-async def _arrival_done(api: client.ApiClient, obj: Mapping[str, Any], ref: ClusterRef) -> None:
-    # A patch from the status as listed: it carries just `move: null`, whatever this sync wrote since.
+async def _arrival_done(
+    api: client.ApiClient, obj: Mapping[str, Any], ref: ClusterRef, remember: Callable[[Mapping[str, Any] | None], None]
+) -> None:
+    # A patch from the status as read: it carries just `move: null`, whatever this sync wrote since.
     status = obj.get("status") or {}
-    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, {**status, "move": None})
+    remember(await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, {**status, "move": None}))
     moved_from = (status.get("move") or {}).get("from")
     events.normal(obj, "MovedIn", f"Runs in KafkaConnect {ref.name} now, moved from {moved_from}")
 
@@ -232,6 +255,7 @@ async def _leave(
     api: client.ApiClient,
     obj: Mapping[str, Any],
     ref: ClusterRef,
+    session: ClusterSession,
     rest: ConnectClient,
     observed: Mapping[str, Any],
     loops: Loops,
@@ -263,22 +287,28 @@ async def _leave(
     memory = ConnectorMemory.from_json(status.get("sync") or {}).handled_only()
     move = {"id": f"move-from-{ref.name}-{now}", "from": ref.name, "offsets": offsets}
     released = {**status, "cluster": None, "move": move, "sync": memory.to_json()}
-    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, released)
+    session.remember(await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, released))
     carried = f", with {len(offsets)} source offsets" if offsets else ""
     events.normal(obj, "MovedOut", f"Stopped and deleted connector {name} in KafkaConnect {ref.name}{carried}")
     loops.wake(ref.namespace, target)
 
 
-async def _claim(api: client.ApiClient, objects: list[dict[str, Any]], ref: ClusterRef) -> None:
+async def _claim(
+    api: client.ApiClient, objects: list[Mapping[str, Any]], ref: ClusterRef, session: ClusterSession
+) -> None:
     """Record, before creating them, that this cluster places these connectors: if the operator dies
     between the create and the status write, the connector found later is known as its own, not adopted."""
 
-    async def claim(obj: dict[str, Any]) -> None:
+    async def claim(obj: Mapping[str, Any]) -> None:
         annotations = obj["metadata"].get("annotations") or {}
         record = policy.handled_record(annotations)
         if record.get("cluster") != ref.name:
             value = json.dumps({**record, "cluster": ref.name}, sort_keys=True)
-            await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+            session.remember(
+                await asyncio.to_thread(
+                    resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value
+                )
+            )
 
     await _bounded(claim(obj) for obj in objects)
 
@@ -317,17 +347,20 @@ async def _write_result(
     memory: ConnectorMemory,
     ref: ClusterRef,
     now: str,
+    remember: Callable[[Mapping[str, Any] | None], None],
 ) -> None:
     previous = obj.get("status") or {}
     status = connector_status.from_result(
         previous, result, memory, _generation(obj), now, cluster=ref.name, connector_name=result.name
     )
-    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
+    remember(await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status))
     handled = policy.handled_of(memory, status.get("cluster"))
     annotations = obj["metadata"].get("annotations") or {}
     if handled and handled != policy.handled_record(annotations):
         value = json.dumps(handled, sort_keys=True)
-        await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+        remember(
+            await asyncio.to_thread(resources.annotate, api, resources.CONNECTORS, obj, names.HANDLED_ANNOTATION, value)
+        )
     ready = find(status["conditions"], "Ready") or {}
     reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
     failing = ready.get("status") == "False" and reason in {"Failed", "ConfigInvalid"}
@@ -345,15 +378,19 @@ async def _write_result(
         events.normal(obj, "Synced", f"Did {', '.join(result.actions)}")
 
 
-async def write_problem(api: client.ApiClient, obj: Mapping[str, Any], problem: policy.Problem, now: str) -> None:
-    """Ready=False with the problem's reason; one Warning Event the first time this problem is seen."""
+async def write_problem(
+    api: client.ApiClient, obj: Mapping[str, Any], problem: policy.Problem, now: str
+) -> dict[str, Any] | None:
+    """Ready=False with the problem's reason; one Warning Event the first time this problem is seen. The object
+    as written (None: nothing to write, or the write failed)."""
     previous = obj.get("status") or {}
     status = connector_status.not_synced(
         previous, problem.reason, problem.message, _generation(obj), now, stalled=problem.stalled
     )
-    await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
+    written = await asyncio.to_thread(resources.write_status, api, resources.CONNECTORS, obj, status)
     if policy.is_new_problem(previous, problem.reason, problem.message):
         events.warning(obj, problem.reason, problem.message)
+    return written
 
 
 async def _cluster_report(

@@ -1,6 +1,7 @@
 """Connectors: one sync loop per KafkaConnect (a kopf daemon) runs the engine for all its Connectors.
 
-Connector events only wake their cluster's loop; they make no REST call of their own. Deletion is
+Connector events only wake their cluster's loop; they make no REST call of their own. The loops read
+their Connectors from kopf's index of them (`connectorview`), not from a LIST per sync. Deletion is
 held by a finalizer until the loop has deleted the connector from Connect, for at most
 `settings.delete_grace_seconds` while the cluster cannot be reached: then the Connector is released,
 the connector is recorded as a leftover on its KafkaConnect and deleted by the next sync that gets
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -22,7 +24,7 @@ from connect_operator import metrics
 from connect_operator.api.v1alpha1 import GROUP, VERSION
 from connect_operator.connect.client import ConnectClient, RetryPolicy, Timeouts
 from connect_operator.connect.errors import ConnectError, ConnectNotFound
-from connect_operator.handlers import events
+from connect_operator.handlers import connectorview, events
 from connect_operator.handlers.connector_sync import ClusterSession, sync_once, write_problem
 from connect_operator.handlers.kafkaconnect import RestEndpoint, rest_endpoint
 from connect_operator.handlers.loops import Loops
@@ -38,6 +40,13 @@ log = logging.getLogger(__name__)
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: client.ApiClient) -> None:
     loops = Loops()
+    view = connectorview.ConnectorView()
+
+    @kopf.index(GROUP, VERSION, "connectors", registry=registry, id=connectorview.CONNECTORS_BY_CLUSTER)
+    def connectors_by_cluster(body: kopf.Body, **_: Any) -> dict[connectorview.Key, dict[str, Any]]:
+        # One stripped copy per Connector, shared by the keys of both clusters during a move.
+        obj = connectorview.stripped(body)
+        return dict.fromkeys(connectorview.index_keys(obj), obj)
 
     @kopf.on.resume(GROUP, VERSION, "connectors", registry=registry)
     @kopf.on.create(GROUP, VERSION, "connectors", registry=registry)
@@ -60,14 +69,18 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
         name = policy.connect_name(body)
         key = f"{namespace}/{cluster}"
         if loops.take_deleted(key, name) or not await _cluster_keeps_its_connectors(api, namespace, cluster):
+            view.forget(body)
             return
         # Awaited here rather than retried: retries of 200 Connectors deleted at once would each read the
         # KafkaConnect and patch kopf's progress, and starve the one sync loop that does the deleting.
         if await loops.wait_deleted(key, name, within=settings.delete_grace_seconds - _age(body)):
+            view.forget(body)
             return
         if not await _cluster_keeps_its_connectors(api, namespace, cluster):
+            view.forget(body)
             return  # deleted meanwhile: its own deletion deletes its connectors
         await asyncio.to_thread(_record_leftover, api, namespace, cluster, name)
+        view.forget(body)
         events.warning(
             body,
             "ConnectorLeftInConnect",
@@ -83,9 +96,21 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings, api: c
 
     @kopf.daemon(GROUP, VERSION, "kafkaconnects", registry=registry, cancellation_timeout=10)
     async def sync_connectors(
-        body: kopf.Body, name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any
+        body: kopf.Body,
+        name: str,
+        namespace: str | None,
+        stopped: kopf.DaemonStopped,
+        **kwargs: Any,
     ) -> None:
-        await _sync_loop(body, f"{namespace}/{name}", api, settings, loops, stopped)
+        key = (namespace or "", name)
+        index: kopf.Index[connectorview.Key, dict[str, Any]] = kwargs[connectorview.CONNECTORS_BY_CLUSTER]
+
+        def indexed() -> Iterable[dict[str, Any]]:
+            return index.get(key, ())
+
+        waker = loops.wakers.setdefault(f"{namespace}/{name}", asyncio.Event())
+        session = ClusterSession(settings.connector_deadline_seconds, waker.set, key, indexed, view)
+        await _sync_loop(body, f"{namespace}/{name}", api, settings, loops, session, stopped)
 
     @kopf.on.delete(GROUP, VERSION, "kafkaconnects", registry=registry)
     async def kafkaconnect_deleted(body: kopf.Body, **_: Any) -> None:
@@ -98,12 +123,12 @@ async def _sync_loop(
     api: client.ApiClient,
     settings: OperatorSettings,
     loops: Loops,
+    session: ClusterSession,
     stopped: kopf.DaemonStopped,
 ) -> None:
     """Sync, then wait for a wake (and the rest of its burst), a follow-up while settling, or the interval."""
     namespace, name = key.split("/", 1)
     waker = loops.wakers.setdefault(key, asyncio.Event())
-    session = ClusterSession(settings.connector_deadline_seconds, wake=waker.set)
     clock = asyncio.get_running_loop().time
     unsettled, changed_at = 0, clock()
     try:

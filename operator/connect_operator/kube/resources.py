@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 CONNECTORS, KAFKACONNECTS = "connectors", "kafkaconnects"
 
 
-# Objects per LIST page: each cluster's sync reads its Connectors from a namespace that may hold thousands,
-# and a whole-namespace LIST per sync (several clusters' at once) was most of the operator's memory.
+# Objects per LIST page: a KafkaConnect's deletion reads its Connectors fresh from a namespace that may hold
+# thousands (the sync loops read kopf's index instead: `handlers.connectorview`).
 LIST_PAGE = 100
 
 
@@ -60,26 +60,32 @@ def kafkaconnect(api: client.ApiClient, namespace: str, name: str) -> dict[str, 
     return found
 
 
-def annotate(api: client.ApiClient, plural: str, obj: Mapping[str, Any], key: str, value: str) -> None:
-    """Set one annotation on the object (a merge patch of just that key); a failure is logged, not raised."""
+def annotate(api: client.ApiClient, plural: str, obj: Mapping[str, Any], key: str, value: str) -> dict[str, Any] | None:
+    """Set one annotation on the object (a merge patch of just that key); the object as written, or None
+    when the write failed (logged, not raised)."""
     meta = obj["metadata"]
     try:
-        client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        written: dict[str, Any] = client.CustomObjectsApi(api).patch_namespaced_custom_object(  # type: ignore[assignment]
             GROUP, VERSION, meta["namespace"], plural, meta["name"], {"metadata": {"annotations": {key: value}}}
         )
     except ApiException as exc:
         if exc.status != 404:
             log.warning("Could not annotate %s %s/%s: %s", plural, meta["namespace"], meta["name"], exc.reason)
+        return None
+    return written
 
 
-def write_status(api: client.ApiClient, plural: str, obj: Mapping[str, Any], status: Mapping[str, Any]) -> None:
-    """Patch just what changed; a failed write is logged and left to the next pass, never stops the others."""
+def write_status(
+    api: client.ApiClient, plural: str, obj: Mapping[str, Any], status: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Patch just what changed; the object as written, or None when nothing changed or the write failed
+    (logged and left to the next pass, never stopping the others)."""
     changes = merge_patch(obj.get("status") or {}, dict(status))
     if not changes:
-        return
+        return None
     meta = obj["metadata"]
     try:
-        client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+        written: dict[str, Any] = client.CustomObjectsApi(api).patch_namespaced_custom_object_status(  # type: ignore[assignment]
             GROUP, VERSION, meta["namespace"], plural, meta["name"], {"status": changes}
         )
     except ApiException as exc:
@@ -87,6 +93,8 @@ def write_status(api: client.ApiClient, plural: str, obj: Mapping[str, Any], sta
             log.warning(
                 "Could not write the status of %s %s/%s: %s", plural, meta["namespace"], meta["name"], exc.reason
             )
+        return None
+    return written
 
 
 def update_status(
