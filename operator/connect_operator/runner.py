@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import kopf
 
-from connect_operator import metrics
+from connect_operator import allocator, metrics
 from connect_operator.handlers.registry import build_registry
 from connect_operator.settings import OperatorSettings
 
@@ -48,23 +48,30 @@ def run(
     if settings.log_format == "json":
         kopf.configure(log_format=kopf.LogFormat.JSON)
     registry = build_registry(settings)
+    if settings.memory_release_seconds > 0:
+        allocator.map_large_buffers_apart()
     server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port else None
     try:
-        _run_kopf(settings, registry, stop_flag, ready_flag)
+        asyncio.run(_operate(settings, registry, stop_flag, ready_flag))
     finally:
         if server is not None:
             server.shutdown()
             server.server_close()
 
 
-def _run_kopf(
+async def _operate(
     settings: OperatorSettings,
     registry: kopf.OperatorRegistry,
     stop_flag: threading.Event | None,
     ready_flag: threading.Event | None,
 ) -> None:
-    asyncio.run(
-        kopf.operator(
+    releases = (
+        asyncio.create_task(allocator.release_every(settings.memory_release_seconds))
+        if settings.memory_release_seconds > 0
+        else None
+    )
+    try:
+        await kopf.operator(
             registry=registry,
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
@@ -76,4 +83,8 @@ def _run_kopf(
             ready_flag=ready_flag,
             liveness_endpoint=settings.liveness_endpoint,
         )
-    )
+    finally:
+        if releases is not None:
+            releases.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await releases

@@ -38,6 +38,8 @@ class OperatorSettings:
     # How long one sync waits for a connector's steps (a validation probing a dead database can take
     # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
     connector_deadline_seconds: float = 10.0
+    # How often freed memory is handed back to the system (see `allocator`); 0 leaves it to the allocator.
+    memory_release_seconds: float = 30.0
     # Timeout of the Kafka admin calls that ensure the internal topics.
     kafka_admin_timeout_seconds: float = 15.0
     # Kubeconfig files (a `:`-separated list, merged) to use instead of the in-cluster service account;
@@ -70,6 +72,7 @@ class OperatorSettings:
             connector_deadline_seconds=float(env.get("KCO_CONNECTOR_DEADLINE_SECONDS", "10")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             delete_grace_seconds=float(env.get("KCO_DELETE_GRACE_SECONDS", "60")),
+            memory_release_seconds=float(env.get("KCO_MEMORY_RELEASE_SECONDS", "30")),
             kubeconfig=env.get("KUBECONFIG") or None,
             namespaces=tuple(n for n in env.get("KCO_WATCH_NAMESPACES", "").split(",") if n),
             liveness_endpoint=env.get("KCO_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz") or None,
