@@ -102,8 +102,15 @@ class Steady:
 def steady_window(stack: Stack, seconds: float, label: str) -> dict[str, Any]:
     print(f"[{label}] steady window of {seconds:.0f} s; {load()}", flush=True)
     window = Steady(stack)
-    time.sleep(seconds)  # the window itself: what is measured is what happens in it
+    # The window itself: what is measured is what happens in it. RSS is sampled every second, since the
+    # operator hands freed memory back every 30 s and one sample would land anywhere in that cycle.
+    assert stack.operator is not None
+    ends, rss = time.monotonic() + seconds, []
+    while (left := ends - time.monotonic()) > 0:
+        rss.append(proc_sample(stack.operator.pid).rss_mb)
+        time.sleep(min(1.0, left))
     figures = window.end()
+    figures["rss_max_mb"], figures["rss_median_mb"] = max(rss), statistics.median(rss)
     figures["load_end"] = load()
     print_steady(label, figures)
     return figures
@@ -120,7 +127,9 @@ def print_steady(label: str, f: dict[str, Any]) -> None:
     print(f"[{label}]   apiserver writes by resource (every client): {f['apiserver_writes']}")
     print(f"[{label}]   of which to resources only the operator writes: {operator_writes}")
     print(
-        f"[{label}]   operator RSS {f['rss_mb']:.0f} MB (high water {f['hwm_mb']:.0f} MB), CPU {f['cpu_percent']:.1f} %"
+        f"[{label}]   operator RSS {f['rss_mb']:.1f} MB at the end, {f['rss_median_mb']:.1f} MB median and "
+        f"{f['rss_max_mb']:.1f} MB at most in the window (high water {f['hwm_mb']:.1f} MB), "
+        f"CPU {f['cpu_percent']:.1f} %"
     )
 
 
@@ -287,7 +296,8 @@ def print_summary(figures: dict[str, Any]) -> None:
         f"steady: {steady['rest_per_sync']} REST calls per sync of the `main-*` clusters, "
         f"{steady['kube_writes_operator_client']:.0f} Kubernetes writes by the operator's client "
         f"in {steady['syncs']:.0f} syncs; "
-        f"RSS {steady['rss_mb']:.0f} MB (HWM {steady['hwm_mb']:.0f}), CPU {steady['cpu_percent']:.1f} %"
+        f"RSS {steady['rss_mb']:.1f} MB (at most {steady['rss_max_mb']:.1f}, HWM {steady['hwm_mb']:.0f}), "
+        f"CPU {steady['cpu_percent']:.1f} %"
     )
     print(f"load: {figures['load_start']} at the start, {figures['load_end']} at the end")
 
