@@ -33,8 +33,11 @@ class OperatorSettings:
     sync_burst_seconds: float = 2.0
     # Connectors one sync writes to Connect at once. Connect's herder takes every request queued when it
     # next runs and answers many creates with one rebalance (about 3 s each on the local broker), so more
-    # at once means fewer rebalances; the validations run beside them on Connect's REST threads.
-    connect_write_concurrency: int = 32
+    # at once means fewer rebalances; the validations run beside them on Connect's REST threads. But the
+    # herder then starts all of them and their tasks in one go, and answers nothing else meanwhile: with 32,
+    # an apply of 200 Connectors kept a 1-worker cluster's GET /health failing for a minute, and the
+    # liveness probe restarted the worker mid-apply (3 applies of 3); with 16, none was restarted.
+    connect_write_concurrency: int = 16
     # How long one sync waits for a connector's steps (a validation probing a dead database can take
     # Connect's full 90 s): past it they finish in the background and the sync goes on without them.
     connector_deadline_seconds: float = 10.0
@@ -70,6 +73,7 @@ class OperatorSettings:
             status_interval_seconds=float(env.get("KCO_STATUS_INTERVAL_SECONDS", "15")),
             secret_propagation_seconds=float(env.get("KCO_SECRET_PROPAGATION_SECONDS", "90")),
             connector_deadline_seconds=float(env.get("KCO_CONNECTOR_DEADLINE_SECONDS", "10")),
+            connect_write_concurrency=int(env.get("KCO_CONNECT_WRITE_CONCURRENCY", "16")),
             kafka_admin_timeout_seconds=float(env.get("KCO_KAFKA_ADMIN_TIMEOUT_SECONDS", "15")),
             delete_grace_seconds=float(env.get("KCO_DELETE_GRACE_SECONDS", "60")),
             memory_release_seconds=float(env.get("KCO_MEMORY_RELEASE_SECONDS", "30")),
