@@ -15,11 +15,13 @@ from connect_operator.connect.client import TlsSettings
 from connect_operator.handlers import events, precheck
 from connect_operator.kube import client as kube
 from connect_operator.kube import secrets
-from connect_operator.policy import resttls
 from connect_operator.render import deployment, names
 from connect_operator.render.names import ClusterRef
 
-NEEDED_KEYS = (resttls.TLS_CERT, resttls.TLS_KEY, resttls.CA_CERT)
+NEEDED_KEYS = (names.REST_TLS_CERT, names.REST_TLS_KEY, names.REST_CA_CERT)
+
+# `policy.resttls` is imported where a certificate is read or made, after the checks for spec.rest.tls: it
+# brings `cryptography`, some 8 MB of the operator's memory, which clusters without it never need.
 
 
 def ensure(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnectSpec, body: Mapping[str, Any]) -> str | None:
@@ -29,6 +31,8 @@ def ensure(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnectSpec, body:
     secret = deployment.rest_tls_secret(ref, spec)
     if secret is None or spec.rest.tls is None:
         return None
+    from connect_operator.policy import resttls
+
     if spec.rest.tls.secret_name:
         read = secrets.read(api, ref.namespace, secret)
         if read.error is not None:
@@ -63,6 +67,8 @@ def served_fingerprint(api: client.ApiClient, ref: ClusterRef, spec: KafkaConnec
     secret = deployment.rest_tls_secret(ref, spec)
     if secret is None:
         return None
+    from connect_operator.policy import resttls
+
     data = secrets.read(api, ref.namespace, secret).data
     return resttls.fingerprint(data[resttls.TLS_CERT]) if resttls.TLS_CERT in data else None
 
@@ -85,6 +91,8 @@ def renewal_due(api: client.ApiClient, ref: ClusterRef, spec: Mapping[str, Any])
     tls = (spec.get("rest") or {}).get("tls")
     if tls is None or tls.get("secretName"):
         return False
+    from connect_operator.policy import resttls
+
     ca = secrets.read(api, ref.namespace, ref.rest_ca_secret)
     leaf = secrets.read(api, ref.namespace, ref.rest_tls_secret)
     now = datetime.datetime.now(datetime.UTC)
@@ -102,9 +110,9 @@ def client_tls(api: client.ApiClient, ref: ClusterRef, spec: Mapping[str, Any]) 
     data = secrets.read(api, ref.namespace, secret).data
     text = {key: data[key].decode(errors="replace") for key in NEEDED_KEYS if key in data}
     return TlsSettings(
-        ca_pem=text.get(resttls.CA_CERT),
-        cert_pem=text.get(resttls.TLS_CERT),
-        key_pem=text.get(resttls.TLS_KEY),
+        ca_pem=text.get(names.REST_CA_CERT),
+        cert_pem=text.get(names.REST_TLS_CERT),
+        key_pem=text.get(names.REST_TLS_KEY),
         server_hostname=ref.service_host,
     )
 

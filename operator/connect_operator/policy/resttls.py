@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from connect_operator.render import names
+
 LEAF_LIFETIME = datetime.timedelta(days=90)
 CA_LIFETIME = datetime.timedelta(days=3650)
 # Renewed once two thirds of the lifetime have passed (cert-manager's default): a month of margin for a
@@ -30,8 +32,8 @@ RENEW_AT_FRACTION = 2 / 3
 # Clocks of the API server, the nodes and the operator may disagree: valid a little before it was made.
 BACKDATE = datetime.timedelta(minutes=5)
 
-CA_CERT, CA_KEY = "ca.crt", "ca.key"
-TLS_CERT, TLS_KEY = "tls.crt", "tls.key"
+CA_CERT, CA_KEY = names.REST_CA_CERT, names.REST_CA_KEY
+TLS_CERT, TLS_KEY = names.REST_TLS_CERT, names.REST_TLS_KEY
 
 
 @dataclass(frozen=True)

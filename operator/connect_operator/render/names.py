@@ -42,6 +42,9 @@ SECRETS_ROOT = "/mnt/kco/secrets"
 KAFKA_TLS_ROOT = "/mnt/kco/kafka-tls"
 KAFKA_AUTH_ROOT = "/mnt/kco/kafka-auth"
 REST_TLS_DIR = "/mnt/kco/rest-tls"
+# Keys of the REST listener's Secrets: the CA's (the operator's issuer only) and the leaf's (kubernetes.io/tls).
+REST_CA_CERT, REST_CA_KEY = "ca.crt", "ca.key"
+REST_TLS_CERT, REST_TLS_KEY = "tls.crt", "tls.key"
 RACK_DIR = "/etc/kco/rack"
 RACK_FILE = "rack"
 # mode standalone: the offsets file, on the PersistentVolumeClaim's mount, so it outlives the Pod.
