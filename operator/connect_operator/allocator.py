@@ -2,8 +2,8 @@
 
 The operator's memory comes in bursts: an `apply` of hundreds of Connectors parses hundreds of watch
 events and API answers within seconds, then frees them. glibc keeps what was freed inside its heap for
-reuse, so the resident size stays at the burst's high water: measured with 1,000 Connectors, 70 MB of
-a 208 MB process was free heap, given back by one `malloc_trim(0)`. Two settings prevent that:
+reuse, so the resident size stays at the burst's high water: measured with 1,000 Connectors, one
+`malloc_trim(0)` gave back 50 MB of a 208 MB process. Two settings prevent that:
 buffers of 64 KiB and more (HTTP bodies, JSON text) are mapped on their own and unmapped when freed,
 instead of glibc raising that threshold after the first large free; and a trim every
 `memory_release_seconds` returns the free pages in the middle of the heap.
