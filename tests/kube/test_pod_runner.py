@@ -57,6 +57,7 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
                     "status": {"replicationFactor": 1},
                 },
                 "rack": {},
+                "jvmOptions": {"xmx": "448m"},
             },
         },
     )
@@ -72,6 +73,14 @@ def test_kafkaconnect_runs_real_workers_that_survive_a_pod_deletion_and_go_with_
     assert SOURCE in {p["class"] for p in status["connectorPlugins"]}
     # Read from a worker in a Pod (GET /): the runtime the pod runner runs is Connect 3.9.0.
     assert parse_version(status["connectVersion"]) == (3, 9, 0) and status["connectCommit"]
+
+    # The KafkaConnect's heap reaches the workers' JVMs (KAFKA_HEAP_OPTS), not the test bed's default.
+    workers = [running for running in pod_runner.pods.values() if running.namespace == namespace]
+    assert len(workers) == 2
+    for running in workers:
+        assert running.worker is not None and running.worker.pid is not None
+        argv = Path(f"/proc/{running.worker.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"-Xmx448m" in argv and b"-Xmx384m" not in argv, argv
 
     ips = sorted(p.status.pod_ip for p in _pods(api, namespace))
     assert len(ips) == 2 and all(ip.startswith("127.") and ip != "127.0.0.1" for ip in ips)

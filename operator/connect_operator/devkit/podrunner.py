@@ -12,6 +12,8 @@ probes run as a kubelet runs them (`Prober`): each httpGet probe on the Pod's IP
 timeout and thresholds; readiness and liveness only once the startup probe passed; Ready follows the
 readiness probe, and a failed liveness or startup probe stops the worker, restarted with the backoff.
 Local adaptations, because Pods here share one host: the REST listener binds the Pod's address,
+the worker's JVM gets the test bed's small defaults but for the heap sizes the container's
+KAFKA_HEAP_OPTS names,
 volumes are folders of the Pod's folder (`volumes/<name>`), and the test bed's quick group timeouts
 apply. Secret volumes (TLS, SASL, exposed Secrets) are not mounted (but the REST listener's, `rest-tls`,
 whose files the init step turns into stores), nor are Secret-sourced EnvVars read,
@@ -54,7 +56,7 @@ from connect_operator.status.conditions import rfc3339
 from connect_worker import ports, properties
 from connect_worker.errors import PortInUseError, WorkerError
 from connect_worker.process import WorkerProcess
-from connect_worker.runtime import ConnectRuntime
+from connect_worker.runtime import DEFAULT_JVM_OPTIONS, ConnectRuntime
 from connect_worker.supervision import ManagedProcess
 from connect_worker.testbed import DEV_WORKER_PROPERTIES
 
@@ -613,7 +615,7 @@ class PodRunner:
                 spec = properties.standalone_spec_from_properties(local, running.ip, REST_PORT, plugin_dir, offsets)
             else:
                 spec = properties.spec_from_properties(local, running.ip, REST_PORT, plugin_dir)
-            running.worker = WorkerProcess(self._runtime, spec, self._pod_dir(running))
+            running.worker = WorkerProcess(self._runtime, spec, self._pod_dir(running), jvm_options_of(connect))
             running.worker.start()
             # New probe workers for each start of the container, as a kubelet starts them afresh.
             running.prober = Prober(running.ip, *probes_of(pod)).start()
@@ -844,6 +846,21 @@ def _container_env(container: client.V1Container, pod_ip: str) -> dict[str, str]
         elif var.value_from and var.value_from.field_ref and var.value_from.field_ref.field_path == "status.podIP":
             env[var.name] = pod_ip
     return env
+
+
+def jvm_options_of(container: client.V1Container) -> tuple[str, ...]:
+    """The local worker's JVM options, with the container's own heap sizes (`-Xms`, `-Xmx` in KAFKA_HEAP_OPTS).
+
+    Connect's start script passes KAFKA_HEAP_OPTS to the JVM, so a KafkaConnect's `jvmOptions` size the
+    worker's heap here as in a cluster. Percentages of RAM are left out: the host has no container memory
+    limit, so they would size the heap from the whole machine.
+    """
+    heap_opts = next((var.value or "" for var in container.env or [] if var.name == "KAFKA_HEAP_OPTS"), "")
+    sizes = tuple(option for option in heap_opts.split() if option.startswith(("-Xms", "-Xmx")))
+    if not sizes:
+        return DEFAULT_JVM_OPTIONS
+    # The script passes KAFKA_HEAP_OPTS as it is: the defaults' sizes go, as -Xms1g beside -Xmx384m would not start.
+    return tuple(option for option in DEFAULT_JVM_OPTIONS if not option.startswith("-Xm")) + sizes
 
 
 def _field_value(pod: client.V1Pod, field_path: str) -> str | None:
