@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from connect_operator.connect.client import ConnectClient
+from connect_operator.connect.errors import ConnectServerError, ConnectUnavailable
 from connect_operator.engine import syncing
 from connect_operator.engine.desired import DesiredConnector
 from connect_operator.engine.memory import EngineMemory
@@ -38,7 +39,10 @@ def _desired(prefix: str, count: int, data_dir: Path, topic: str = "bench") -> d
 
 
 async def _all_running(client: ConnectClient, names: set[str]) -> bool:
-    seen = from_expanded(await client.list_expanded())
+    try:
+        seen = from_expanded(await client.list_expanded())
+    except (ConnectServerError, ConnectUnavailable):
+        return False  # a worker restarting, or busy past the read's timeout: asked again
     return all(n in seen and seen[n].is_healthy_running and seen[n].tasks for n in names)
 
 
@@ -54,15 +58,21 @@ async def raw_loop(url: str, desired: dict[str, DesiredConnector], concurrency: 
             async with limit:
                 while True:
                     requests += 1
-                    async with session.put(
-                        f"{url}/connectors/{want.name}/config",
-                        json=want.full_config,
-                        timeout=aiohttp.ClientTimeout(total=120),
-                    ) as answer:
-                        if answer.status < 300:
-                            return
-                        if answer.status != 409 and answer.status < 500:
-                            raise RuntimeError(f"{want.name}: HTTP {answer.status} {await answer.text()}")
+                    try:
+                        async with session.put(
+                            f"{url}/connectors/{want.name}/config",
+                            json=want.full_config,
+                            timeout=aiohttp.ClientTimeout(total=120),
+                        ) as answer:
+                            if answer.status < 300:
+                                return
+                            body = await answer.text()
+                            # A restarting worker answers 404 with no body until its REST resources are up.
+                            starting = answer.status == 404 and not body
+                            if answer.status != 409 and answer.status < 500 and not starting:
+                                raise RuntimeError(f"{want.name}: HTTP {answer.status} {body}")
+                    except (aiohttp.ClientConnectionError, TimeoutError):
+                        pass  # a worker restarting: retried, as the operator retries it
                     await asyncio.sleep(0.5)
 
         await asyncio.gather(*(put(w) for w in desired.values()))
