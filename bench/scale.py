@@ -72,10 +72,11 @@ class Steady:
             return total(metrics, name, **match) - total(self.metrics, name, **match)
 
         syncs = delta("kco_sync_duration_seconds_count")
+        # Syncs of clusters with workers (the ones scaled to zero call no REST): the REST count has no cluster label.
         main_syncs = sum(
             value - self.metrics.get((name, labels), 0.0)
             for (name, labels), value in metrics.items()
-            if name == "kco_sync_duration_seconds_count" and dict(labels).get("cluster", "").startswith(MAIN)
+            if name == "kco_sync_duration_seconds_count" and not dict(labels).get("cluster", "").startswith("idle-")
         )
         kube_writes = sum(delta("kco_kube_requests_total", verb=verb) for verb in ("POST", "PUT", "PATCH", "DELETE"))
         apiserver = {k: v - self.writes.get(k, 0.0) for k, v in writes.items() if v - self.writes.get(k, 0.0)}
@@ -121,8 +122,8 @@ def steady_window(stack: Stack, seconds: float, label: str) -> dict[str, Any]:
 
 def print_steady(label: str, f: dict[str, Any]) -> None:
     operator_writes = {k: v for k, v in f["apiserver_writes"].items() if k not in _NOT_OPERATOR}
-    print(f"[{label}] over {f['seconds']:.0f} s: {f['syncs']:.0f} syncs ({f['main_syncs']:.0f} of main-*)")
-    print(f"[{label}]   Connect REST calls: {f['rest_calls']:.0f}, per sync of main-*: {f['rest_per_sync']}")
+    print(f"[{label}] over {f['seconds']:.0f} s: {f['syncs']:.0f} syncs ({f['main_syncs']:.0f} with workers)")
+    print(f"[{label}]   Connect REST calls: {f['rest_calls']:.0f}, per sync with workers: {f['rest_per_sync']}")
     print(
         f"[{label}]   Kubernetes writes by the operator's client: {f['kube_writes_operator_client']:.0f} "
         f"(of {f['kube_requests_operator_client']:.0f} requests: {f['kube_requests_by_call']})"
@@ -309,7 +310,7 @@ def print_summary(figures: dict[str, Any]) -> None:
         print(f"operator / raw: median {statistics.median(ratios):.2f}  per run {[round(r, 2) for r in ratios]}")
     steady = figures["steady"]
     print(
-        f"steady: {steady['rest_per_sync']} REST calls per sync of the `main-*` clusters, "
+        f"steady: {steady['rest_per_sync']} REST calls per sync of a cluster with workers, "
         f"{steady['kube_writes_operator_client']:.0f} Kubernetes writes by the operator's client "
         f"in {steady['syncs']:.0f} syncs; "
         f"RSS {steady['rss_mb']:.1f} MB (at most {steady['rss_max_mb']:.1f}, HWM {steady['hwm_mb']:.0f}), "
