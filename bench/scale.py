@@ -182,7 +182,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connectors", type=int, default=200, help="N, in the cluster with workers")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="of the cluster `main`")
+    parser.add_argument("--workers", type=int, default=2, help="of each cluster")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw client")
     parser.add_argument(
         "--raw-cluster-of-its-own",
@@ -213,17 +213,18 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
         stack.start_operator(work / "timeline.jsonl" if args.timeline else None, env)
         figures["operator_env"] = env
         print(f"work dir {work}", flush=True)
-        # A fresh cluster per run: nothing is deleted between runs (a mass delete is its own benchmark),
-        # and each run's second side finds the first side's N connectors there, the order alternating.
+        # A fresh cluster per run: nothing is deleted between runs (a mass delete is its own benchmark). Unless
+        # the raw client has a cluster of its own, each run's second side finds the first side's N connectors
+        # there, the order alternating.
         clusters = [f"{MAIN}-{run}" for run in range(args.runs)]
         raw_clusters = [f"raw-{run}" for run in range(args.runs)] if args.raw_cluster_of_its_own else clusters
-        for cluster in dict.fromkeys([*clusters, *raw_clusters]):
+        every_cluster = list(dict.fromkeys([*clusters, *raw_clusters]))
+        for cluster in every_cluster:
             stack.apply_kafkaconnect(NAMESPACE, cluster, replicas=args.workers)
-        for cluster in dict.fromkeys([*clusters, *raw_clusters]):
+        for cluster in every_cluster:
             wait(lambda: len(stack.worker_urls(NAMESPACE, cluster)) == args.workers, 600, "ready workers", 0.5)  # noqa: B023
             wait(lambda: stack.cluster_ready(NAMESPACE, cluster), 300, "the KafkaConnect Ready", 0.5)  # noqa: B023
-        ready = len(set(clusters) | set(raw_clusters))
-        print(f"{ready} clusters Ready, {args.workers} workers each; {load()}", flush=True)
+        print(f"{len(every_cluster)} clusters Ready, {args.workers} workers each; {load()}", flush=True)
         figures["workers"] = args.workers
         figures["raw_cluster_of_its_own"] = args.raw_cluster_of_its_own
         applies: list[dict[str, float]] = []

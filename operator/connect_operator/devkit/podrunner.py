@@ -855,7 +855,7 @@ def jvm_options_of(container: client.V1Container) -> tuple[str, ...]:
     worker's heap here as in a cluster. Percentages of RAM are left out: the host has no container memory
     limit, so they would size the heap from the whole machine.
     """
-    heap_opts = next((var.value or "" for var in container.env or [] if var.name == "KAFKA_HEAP_OPTS"), "")
+    heap_opts = _container_env(container, pod_ip="").get("KAFKA_HEAP_OPTS", "")
     sizes = tuple(option for option in heap_opts.split() if option.startswith(("-Xms", "-Xmx")))
     if not sizes:
         return DEFAULT_JVM_OPTIONS
